@@ -1,0 +1,78 @@
+"""Analyse scans: preprocess, classify, score with the gate, accept or reject.
+
+The viewer and ``octguard predict`` both use this, so a scan gets the same
+answer wherever it is opened.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .model_store import LoadedModel
+from .preprocess import to_tensor
+from .progress import Progress
+from .scan import Scan
+
+
+@dataclass
+class FrameResult:
+    frame: int
+    label: str
+    probabilities: dict[str, float]
+    score: float | None          # gate log-likelihood; None when there is no gate
+    threshold: float | None
+    accepted: bool               # False when the gate rejects the input
+
+    def as_dict(self) -> dict:
+        return {"frame": self.frame, "label": self.label, "probabilities": self.probabilities,
+                "score": self.score, "threshold": self.threshold, "accepted": self.accepted}
+
+
+@dataclass
+class ScanResult:
+    frames: list[FrameResult] = field(default_factory=list)
+
+
+class Analyzer:
+    def __init__(self, loaded: LoadedModel, batch_size: int = 16):
+        self.loaded = loaded
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def analyze_tensor(self, x: torch.Tensor) -> list[FrameResult]:
+        """x: (N, C, S, S) in [0, 1], already preprocessed."""
+        lm = self.loaded
+        logits, z = lm.model.forward_with_features(x.to(lm.device))
+        probs = torch.softmax(logits.float(), 1).cpu().numpy()
+        pred = probs.argmax(1)
+        if lm.gate is not None:
+            zz = z.double().cpu().numpy()
+            scores = lm.gate.score_samples(zz, pred)
+            thresholds = lm.gate.threshold_for(pred)
+        out = []
+        for i in range(len(pred)):
+            score = float(scores[i]) if lm.gate is not None else None
+            thr = float(thresholds[i]) if lm.gate is not None else None
+            out.append(FrameResult(
+                frame=i, label=lm.classes[pred[i]],
+                probabilities={c: float(p) for c, p in zip(lm.classes, probs[i])},
+                score=score, threshold=thr,
+                accepted=True if score is None else bool(score >= thr)))
+        return out
+
+    def analyze(self, scan: Scan, progress: Progress | None = None) -> ScanResult:
+        result = ScanResult()
+        n = scan.n_frames
+        for start in range(0, n, self.batch_size):
+            if progress is not None:
+                progress.update(start / n, f"frame {start + 1} of {n}")
+            x = to_tensor(scan.frames[start:start + self.batch_size], self.loaded.input_size,
+                          self.loaded.model.in_channels)
+            for fr in self.analyze_tensor(x):
+                fr.frame += start
+                result.frames.append(fr)
+        if progress is not None:
+            progress.update(1.0, "done")
+        return result

@@ -1,0 +1,26 @@
+"""The documented error types. Callers catch these, never bare exceptions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class OCTGuardError(Exception):
+    """Base class for every error OCTGuard raises on purpose."""
+
+
+class ScanError(OCTGuardError):
+    """A scan could not be read. The message names the file and the reason."""
+
+    def __init__(self, path: str | Path | None, reason: str):
+        self.path = None if path is None else Path(path)
+        self.reason = reason
+        where = f"{self.path.name}: " if self.path is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class ModelError(OCTGuardError):
+    """A model directory is missing, incomplete, tampered with or mismatched."""
+
+
+class Cancelled(OCTGuardError):
+    """Raised from a progress callback when the user cancelled the work."""

@@ -1,0 +1,144 @@
+"""Model directories: safetensors weights, JSON metadata, the gate as npz +
+JSON, and a sha256 manifest checked on every load. Nothing is unpickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from . import CLASSES
+from .classifier import OCTClassifier, default_device
+from .errors import ModelError
+from .gate import GaussianGate, sha256_file
+
+MODEL_FORMAT = 1
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
+
+
+@dataclass
+class LoadedModel:
+    model: OCTClassifier
+    meta: dict
+    gate: GaussianGate | None
+    directory: Path
+    weights_sha256: str
+    device: torch.device = field(default_factory=default_device)
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name", self.directory.name)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.meta.get("classes", CLASSES))
+
+    @property
+    def input_size(self) -> int:
+        return int(self.meta.get("input_size", 224))
+
+    @property
+    def provenance(self) -> str:
+        return self.meta.get("provenance", "unknown provenance")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file and rename, so a crash never leaves half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model_dir(directory: str | Path, model: OCTClassifier, meta: dict,
+                   gate: GaussianGate | None = None, history: list | None = None,
+                   half: bool = False, model_card: str | None = None) -> str:
+    """Write a complete model directory; returns the weights' sha256."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+             for k, v in model.state_dict().items()}
+    save_file(state, str(directory / "weights.safetensors"))
+    sha = sha256_file(directory / "weights.safetensors")
+    meta = {"format": MODEL_FORMAT, "classes": list(CLASSES), "in_channels": model.in_channels,
+            **meta, "weights_sha256": sha, "dtype": "float16" if half else "float32"}
+    atomic_write_text(directory / "model.json", json.dumps(meta, indent=2))
+    if gate is not None:
+        gate.save(directory, sha)
+    if history is not None:
+        atomic_write_text(directory / "history.json", json.dumps(history, indent=2))
+    if model_card is not None:
+        atomic_write_text(directory / "MODEL_CARD.md", model_card)
+    write_manifest(directory)
+    return sha
+
+
+def write_manifest(directory: Path) -> None:
+    files = sorted(p.name for p in Path(directory).iterdir()
+                   if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
+    manifest = {"files": {n: sha256_file(Path(directory) / n) for n in files}}
+    atomic_write_text(Path(directory) / "manifest.json", json.dumps(manifest, indent=2))
+
+
+def verify_manifest(directory: Path) -> None:
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{directory}: manifest.json missing or unreadable ({exc})") from exc
+    for required in ("weights.safetensors", "model.json"):
+        if required not in files:
+            raise ModelError(f"{directory}: manifest does not list {required}")
+    for name, digest in files.items():
+        p = directory / name
+        if Path(name).name != name or not p.is_file():
+            raise ModelError(f"{directory}: {name} listed in the manifest is missing")
+        if sha256_file(p) != digest:
+            raise ModelError(f"{directory}: {name} does not match its sha256 in the manifest "
+                             "(tampered or truncated); refusing to load it")
+
+
+def load_model_dir(directory: str | Path | None = None, device: torch.device | str | None = None,
+                   require_gate: bool = False) -> LoadedModel:
+    directory = Path(directory) if directory is not None else DEFAULT_MODEL_DIR
+    if not directory.is_dir():
+        raise ModelError(f"no model at {directory}")
+    verify_manifest(directory)
+    device = torch.device(device) if device is not None else default_device()
+    try:
+        meta = json.loads((directory / "model.json").read_text())
+    except ValueError as exc:
+        raise ModelError(f"{directory}: model.json is not valid JSON") from exc
+    if meta.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{directory}: model format {meta.get('format')!r} not supported")
+    sha = sha256_file(directory / "weights.safetensors")
+    if meta.get("weights_sha256") != sha:
+        raise ModelError(f"{directory}: weights do not match the sha256 in model.json")
+    try:
+        state = load_file(str(directory / "weights.safetensors"))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{directory}: weights unreadable ({exc})") from exc
+    model = OCTClassifier(len(meta.get("classes", CLASSES)), int(meta.get("in_channels", 3)))
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as exc:
+        raise ModelError(f"{directory}: weights do not fit a ResNet-18 classifier ({exc})") from exc
+    model.eval().to(device)
+    gate = None
+    if (directory / "gate.json").exists():
+        gate = GaussianGate.load(directory, sha)
+    elif require_gate:
+        raise ModelError(f"{directory}: no detection gate")
+    return LoadedModel(model, meta, gate, directory, sha, device)

@@ -1,0 +1,42 @@
+"""The in-memory scan every loader returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Scan:
+    """One or more OCT B-scans from a single source.
+
+    ``frames`` is float32, shape (F, H, W), grey, scaled to [0, 1] from the
+    file's own bit depth (RGB is converted to luminance). ``pixel_spacing`` is
+    (row, column) in millimetres when the file says so. ``metadata`` holds
+    display strings; ``phi_keys`` names the entries that identify a patient
+    so the viewer can hide them.
+    """
+
+    frames: np.ndarray
+    source: Path | None = None
+    pixel_spacing: tuple[float, float] | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    phi_keys: set[str] = field(default_factory=set)
+    synthetic: bool = False
+
+    def __post_init__(self) -> None:
+        f = np.asarray(self.frames)
+        if f.ndim == 2:
+            f = f[None]
+        if f.ndim != 3:
+            raise ValueError(f"frames must be (F, H, W), got shape {f.shape}")
+        self.frames = np.ascontiguousarray(f, dtype=np.float32)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def name(self) -> str:
+        return self.source.name if self.source is not None else "<memory>"
