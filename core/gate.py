@@ -125,14 +125,18 @@ class GaussianGate:
         ``class_index`` indexes ``classes_`` (the classifier's label ids when
         every class was seen in training)."""
         dt = z.dtype
-        mu = torch.as_tensor(self.means_, dtype=dt, device=z.device)[class_index]        # N,K,D
-        pc = torch.as_tensor(self.precisions_cholesky_, dtype=dt, device=z.device)[class_index]  # N,K,D,D
-        w = torch.as_tensor(self.weights_, dtype=dt, device=z.device)[class_index]       # N,K
-        y = torch.einsum("nkd,nkde->nke", z[:, None, :] - mu, pc)
-        log_det = torch.log(torch.diagonal(pc, dim1=-2, dim2=-1)).sum(-1)
+        mu = torch.as_tensor(self.means_, dtype=dt, device=z.device)                 # C,K,D
+        pc = torch.as_tensor(self.precisions_cholesky_, dtype=dt, device=z.device)   # C,K,D,D
+        w = torch.as_tensor(self.weights_, dtype=dt, device=z.device)                # C,K
+        class_index = torch.as_tensor(class_index, device=z.device)
+        # score under every class, then pick: gathering a D x D matrix per
+        # sample would copy N*K*D*D numbers (130 MB for 64 images at D = 512)
+        y = torch.einsum("nckd,ckde->ncke", z[:, None, None, :] - mu, pc)          # N,C,K,D
+        log_det = torch.log(torch.diagonal(pc, dim1=-2, dim2=-1)).sum(-1)          # C,K
         d = z.shape[1]
-        log_prob = -0.5 * (d * math.log(2 * math.pi) + (y * y).sum(-1)) + log_det
-        return torch.logsumexp(torch.log(w.clamp_min(1e-300)) + log_prob, dim=1)
+        log_prob = -0.5 * (d * math.log(2 * math.pi) + (y * y).sum(-1)) + log_det  # N,C,K
+        ll = torch.logsumexp(torch.log(w.clamp_min(1e-300)) + log_prob, dim=2)      # N,C
+        return ll.gather(1, class_index.long().view(-1, 1)).squeeze(1)
 
     # -- storage ---------------------------------------------------------
     def save(self, directory: str | Path, classifier_sha256: str) -> None:
@@ -159,10 +163,17 @@ class GaussianGate:
         if meta.get("classifier_sha256") != classifier_sha256:
             raise ModelError("the gate was fitted for a different classifier "
                              "(its classifier sha256 does not match these weights)")
-        if sha256_file(directory / "gate.npz") != meta.get("npz_sha256"):
+        try:
+            npz_sha256 = sha256_file(directory / "gate.npz")
+        except OSError as exc:
+            raise ModelError(f"gate.npz unreadable: {exc}") from exc
+        if npz_sha256 != meta.get("npz_sha256"):
             raise ModelError("gate.npz does not match the sha256 in gate.json (tampered or truncated)")
-        gate = cls(meta["n_components"], meta["covariance_type"], meta["reg_covar"],
-                   meta["rejection_rate"], meta["random_state"])
+        try:
+            gate = cls(meta["n_components"], meta["covariance_type"], meta["reg_covar"],
+                       meta["rejection_rate"], meta["random_state"])
+        except KeyError as exc:
+            raise ModelError(f"gate.json lacks {exc}") from exc
         try:
             with np.load(directory / "gate.npz", allow_pickle=False) as npz:
                 gate.classes_ = npz["classes"]
