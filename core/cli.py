@@ -1,0 +1,261 @@
+"""``octguard``: the command line. With no subcommand it starts the viewer.
+
+Heavy imports (torch, Qt) happen inside each command, so ``octguard --help``
+and the viewer's first window come up fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 2, 2
+
+
+def _err(msg: str) -> None:
+    print(f"octguard: {msg}", file=sys.stderr)
+
+
+def _load_model(model_dir, require_gate=False):
+    from .errors import ModelError
+    from .model_store import DEFAULT_MODEL_DIR, load_model_dir
+
+    path = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    try:
+        return load_model_dir(path, require_gate=require_gate)
+    except ModelError as exc:
+        hint = "" if model_dir else " (no --model given; train one with `octguard train` or pass --model DIR)"
+        _err(f"cannot load model: {exc}{hint}")
+        return None
+
+
+# -- predict ---------------------------------------------------------------
+def cmd_predict(args) -> int:
+    lm = _load_model(args.model)
+    if lm is None:
+        return EXIT_USAGE
+    from .analysis import Analyzer
+    from .errors import OCTGuardError
+    from .io import load_scan
+
+    analyzer = Analyzer(lm)
+    failed = False
+    for p in args.paths:
+        record = {"file": str(p), "ok": False, "error": None,
+                  "model": {"name": lm.name, "sha256": lm.weights_sha256}, "frames": []}
+        try:
+            scan = load_scan(p)
+            record["frames"] = [f.as_dict() for f in analyzer.analyze(scan).frames]
+            record["ok"] = True
+        except (OCTGuardError, OSError) as exc:
+            failed = True
+            record["error"] = str(exc)
+            _err(f"{p}: {exc}" if str(p) not in str(exc) and Path(p).name not in str(exc) else str(exc))
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif record["ok"]:
+            for f in record["frames"]:
+                verdict = "accepted" if f["accepted"] else "REJECTED by the gate"
+                score = "" if f["score"] is None else f"  gate {f['score']:.1f} (threshold {f['threshold']:.1f})"
+                fr = f" frame {f['frame']}" if len(record["frames"]) > 1 else ""
+                print(f"{p}{fr}: {f['label']} p={f['probabilities'][f['label']]:.3f}{score}  {verdict}")
+    return EXIT_FAILED_INPUT if failed else EXIT_OK
+
+
+# -- attack ----------------------------------------------------------------
+def cmd_attack(args) -> int:
+    lm = _load_model(args.model, require_gate=args.method == "adaptive")
+    if lm is None:
+        return EXIT_USAGE
+    import numpy as np
+    import torch
+
+    from .analysis import Analyzer
+    from .attacks import make_attack
+    from .errors import OCTGuardError
+    from .io import load_scan
+    from .preprocess import to_tensor
+    from .writers import write_adversarial
+
+    try:
+        scan = load_scan(args.path)
+    except (OCTGuardError, OSError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED_INPUT
+    frame = min(args.frame, scan.n_frames - 1)
+    x = to_tensor(scan.frames[frame], lm.input_size, lm.model.in_channels).to(lm.device)
+    analyzer = Analyzer(lm)
+    clean = analyzer.analyze_tensor(x)[0]
+    label = torch.tensor([lm.classes.index(args.label) if args.label else lm.classes.index(clean.label)],
+                         device=lm.device)
+    kw = {"eps": args.eps}
+    if args.method in ("pgd", "adaptive"):
+        kw["steps"] = args.steps
+    if args.method == "cw":
+        kw = {"c": args.c, "steps": args.steps}
+    attack = make_attack(args.method, lm.model, gate=lm.gate, **kw)
+    adv = attack(x, label)
+    if args.quantize:
+        adv = torch.round(adv * 255) / 255
+    advr = analyzer.analyze_tensor(adv)[0]
+    out = write_adversarial(adv[0, 0].cpu().numpy(), args.out, quantize=args.quantize)
+    diff = (adv - x).abs()
+    report = {"file": str(args.path), "frame": frame, "method": args.method, "eps": args.eps,
+              "quantized_8bit": bool(args.quantize), "out": str(out),
+              "linf": float(diff.max()), "l2": float(torch.linalg.vector_norm(adv - x)),
+              "clean": clean.as_dict(), "adversarial": advr.as_dict(),
+              "attack": repr(attack)}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        def line(tag, r):
+            v = "accepted" if r.accepted else "REJECTED"
+            s = "" if r.score is None else f" gate {r.score:.1f}/{r.threshold:.1f}"
+            return f"{tag:12s} {r.label:7s} p={r.probabilities[r.label]:.3f}{s} {v}"
+        print(line("clean", clean))
+        print(line("adversarial", advr))
+        print(f"L-inf {report['linf']:.4f} ({report['linf'] * 255:.2f} grey levels), wrote {out}"
+              + ("" if args.quantize else " (float, full precision)"))
+    return EXIT_OK
+
+
+# -- samples / split -------------------------------------------------------
+def cmd_samples(args) -> int:
+    from .phantoms import write_samples
+
+    paths = write_samples(args.dir, n=args.n, seed=args.seed)
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
+def cmd_split(args) -> int:
+    from .data import index_dataset, make_split, write_split
+
+    items = index_dataset(args.data)
+    split = make_split(items, seed=args.seed, calib_fraction=args.calib_fraction, source=str(args.data))
+    write_split(split, args.out)
+    print(json.dumps(split["counts"], indent=1))
+    return EXIT_OK
+
+
+# -- train / evaluate --------------------------------------------------------
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    from dataclasses import fields
+
+    from .training.config import TrainConfig
+
+    for f in fields(TrainConfig):
+        if f.name in ("method", "data", "split", "out"):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            p.add_argument(flag, type=type(default), default=default)
+
+
+def cmd_train(args) -> int:
+    from dataclasses import fields
+
+    from .training import TrainConfig, train
+
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    try:
+        train(cfg)
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_OK
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluation.run import main as evaluate_main
+
+    return evaluate_main(args)
+
+
+def cmd_view(args) -> int:
+    from app.main import run
+
+    argv = list(args.paths)
+    if args.model:
+        argv += ["--model", args.model]
+    return run(argv + list(args.rest))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="octguard", description=(
+        "OCT B-scan classifier with an adversarial-input gate. "
+        "Run without a command to start the viewer. Demonstration software: not for clinical use."))
+    sub = p.add_subparsers(dest="command")
+
+    pr = sub.add_parser("predict", help="classify scans and report the gate's verdict")
+    pr.add_argument("paths", nargs="+")
+    pr.add_argument("--model", help="model directory (default: models/default)")
+    pr.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    pr.set_defaults(func=cmd_predict)
+
+    at = sub.add_parser("attack", help="attack one scan and report clean vs adversarial")
+    at.add_argument("path")
+    at.add_argument("--method", choices=["fgsm", "pgd", "cw", "adaptive"], default="pgd")
+    at.add_argument("--eps", type=float, default=0.005, help="L-inf budget in [0, 1] pixel units")
+    at.add_argument("--steps", type=int, default=10)
+    at.add_argument("--c", type=float, default=1.0, help="C&W constant")
+    at.add_argument("--frame", type=int, default=0)
+    at.add_argument("--label", help="true class (default: the clean prediction)")
+    at.add_argument("--out", required=True, help=".tif/.tiff (float32) or .npy; .png only with --quantize")
+    at.add_argument("--quantize", action="store_true", help="round to 8 bits, as a PNG/JPEG file would")
+    at.add_argument("--model")
+    at.add_argument("--json", action="store_true")
+    at.set_defaults(func=cmd_attack)
+
+    sa = sub.add_parser("samples", help="write synthetic phantom scans (PNG and a multi-frame DICOM)")
+    sa.add_argument("dir")
+    sa.add_argument("--n", type=int, default=8)
+    sa.add_argument("--seed", type=int, default=0)
+    sa.set_defaults(func=cmd_samples)
+
+    sp = sub.add_parser("split", help="write a seeded patient-wise split file")
+    sp.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--calib-fraction", type=float, default=0.15)
+    sp.set_defaults(func=cmd_split)
+
+    tr = sub.add_parser("train", help="train NT, AT, GCE or SSAT and fit the gate")
+    tr.add_argument("--method", choices=["nt", "at", "gce", "ssat"], required=True)
+    tr.add_argument("--data", required=True)
+    tr.add_argument("--split", required=True)
+    tr.add_argument("--out", required=True)
+    _add_config_flags(tr)
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="the paper's figures and tables for one or more models")
+    from .evaluation.options import add_evaluate_args
+    add_evaluate_args(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
+    vi = sub.add_parser("view", help="start the viewer")
+    vi.add_argument("paths", nargs="*")
+    vi.add_argument("--model")
+    vi.add_argument("rest", nargs=argparse.REMAINDER)
+    vi.set_defaults(func=cmd_view)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in _COMMANDS and argv[0] not in ("-h", "--help"):
+        # `octguard` alone, or `octguard FILE...`, opens the viewer
+        from app.main import run
+        return run(argv)
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+_COMMANDS = ("predict", "attack", "samples", "split", "train", "evaluate", "view")
+
+if __name__ == "__main__":
+    sys.exit(main())

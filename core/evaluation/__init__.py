@@ -1,0 +1,1 @@
+"""The paper's evaluation: accuracy under attack, gate AUPRC, risk, t-SNE."""

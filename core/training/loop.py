@@ -1,0 +1,321 @@
+"""The training loop shared by NT, AT, GCE and SSAT.
+
+Per mini-batch:
+- nt:   cross-entropy on (augmented) clean images;
+- gce:  cross-entropy minus the guided complement entropy;
+- at:   the batch plus as many FGSM examples (eps ~ U[eps_min, eps_max]);
+- ssat: AT on the labeled batch + lambda * AT on an unlabeled batch whose
+        labels are pseudo-labels from the current model (the paper's
+        notebook) or from a frozen teacher (Stanforth et al.), after
+        optional labeled-only warm-up epochs and a lambda ramp. A model
+        trained from scratch gives noise as pseudo-labels early on, and
+        lambda = 5 then lets the noise dominate: the warm-up/teacher options
+        exist to prevent that collapse.
+
+Under ``torchrun`` it runs DistributedDataParallel (NCCL on CUDA, gloo on
+the CPU); each rank takes its share of every global batch.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from copy import deepcopy
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from .. import CLASSES
+from ..classifier import build_classifier
+from ..data import index_dataset, read_split, split_items
+from ..gate import GaussianGate, sha256_file
+from ..model_store import load_model_dir, save_model_dir
+from ..progress import Progress
+from .augment import augment_batch
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .images import as_float, decode_items
+from .losses import gce_objective
+from .progress_bar import ProgressBar
+
+
+def fgsm_examples(model, x, y, eps: torch.Tensor) -> torch.Tensor:
+    """One-step FGSM with a per-sample eps, in the model's current mode."""
+    x = x.detach().clone().requires_grad_(True)
+    loss = F.cross_entropy(model(x), y)
+    (grad,) = torch.autograd.grad(loss, x)
+    return (x + eps.view(-1, 1, 1, 1) * grad.sign()).clamp_(0, 1).detach()
+
+
+def _dist_info():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    return rank, world
+
+
+@torch.no_grad()
+def predict_images(model, images_u8, channels, device, batch=64):
+    was = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(images_u8), batch):
+        out.append(model(as_float(images_u8[i:i + batch], channels, device)).argmax(1).cpu())
+    model.train(was)
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+@torch.no_grad()
+def extract_features(model, images_u8, channels, device, batch=64) -> np.ndarray:
+    was = model.training
+    model.eval()
+    feats = [model.features(as_float(images_u8[i:i + batch], channels, device)).double().cpu()
+             for i in range(0, len(images_u8), batch)]
+    model.train(was)
+    return torch.cat(feats).numpy()
+
+
+def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    if cfg.schedule == "constant":
+        return cfg.lr
+    t = step / max(total, 1)
+    if cfg.schedule == "cosine":
+        return 0.5 * cfg.lr * (1 + math.cos(math.pi * t))
+    if cfg.schedule == "onecycle":  # linear warm-up over 30%, cosine down to ~0
+        if t < 0.3:
+            return cfg.lr * (0.04 + 0.96 * t / 0.3)
+        return 0.5 * cfg.lr * (1 + math.cos(math.pi * (t - 0.3) / 0.7)) + 1e-6
+    raise ValueError(f"unknown schedule {cfg.schedule!r}")
+
+
+def train(cfg: TrainConfig, progress: Progress | None = None, log=print) -> Path | None:
+    """Train, fit the gate and write the model directory; returns its path
+    (None on ranks other than 0)."""
+    rank, world = _dist_info()
+    is_main = rank == 0
+    say = log if is_main else (lambda *a, **k: None)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.device:
+        device = torch.device(cfg.device)
+    elif torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    else:
+        device = torch.device("cpu")
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    work_dir = Path(cfg.work_dir or Path("checkpoints") / out.name)
+
+    # -- data --------------------------------------------------------------
+    items = index_dataset(cfg.data)
+    split = read_split(cfg.split)
+    parts = split_items(items, split)
+    labeled = parts["labeled"][: cfg.limit or None]
+    say(f"decoding {len(labeled)} labeled, {len(parts['unlabeled'])} unlabeled, "
+        f"{len(parts['calib'])} calibration scans at {cfg.input_size} px")
+    lab_x, lab_y = decode_items(labeled, cfg.input_size, progress, on_error=lambda e: say(f"skipped {e}"))
+    unl_x = None
+    if cfg.method == "ssat":
+        unlabeled = parts["unlabeled"][: (cfg.limit // 4 or None) if cfg.limit else None]
+        unl_x, _ = decode_items(unlabeled, cfg.input_size, progress)  # labels never used
+    cal_items = parts["calib"][: cfg.limit // 4 or None] if cfg.limit else parts["calib"]
+    cal_x, cal_y = decode_items(cal_items, cfg.input_size, progress)
+
+    # -- model -------------------------------------------------------------
+    if cfg.init:
+        model = load_model_dir(cfg.init, device="cpu").model
+    else:
+        model = build_classifier(init_weights=cfg.init_weights or None)
+    model.to(device).train()
+    channels = model.in_channels
+    teacher = None
+    if cfg.method == "ssat" and cfg.pseudo_labels == "teacher":
+        if not cfg.teacher:
+            raise ValueError("--pseudo-labels teacher needs --teacher MODEL_DIR")
+        teacher = load_model_dir(cfg.teacher, device=device).model.eval()
+    ema = deepcopy(model).eval() if cfg.ema > 0 else None
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                          weight_decay=cfg.weight_decay)
+    use_amp = cfg.amp and device.type == "cuda"
+
+    per_rank = max(cfg.batch_size // world, 1)
+    steps_per_epoch = max(math.ceil(len(lab_x) / cfg.batch_size), 1)
+    total_steps = steps_per_epoch * cfg.epochs
+    history, start_epoch, best = [], 0, (-1.0, None)
+    if cfg.resume:
+        state = load_checkpoint(work_dir, model, opt, ema)
+        if state is not None:
+            if state.get("method") != cfg.method:
+                raise ValueError(f"checkpoint in {work_dir} is for method {state.get('method')}")
+            history, start_epoch = state["history"], state["epoch"]
+            best = (state.get("best_acc", -1.0), None)
+            say(f"resumed from {work_dir} after epoch {start_epoch}")
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank + start_epoch)
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()} if cfg.select == "best" else None
+    bar = ProgressBar(total_steps, enabled=is_main, initial=start_epoch * steps_per_epoch)
+
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            t_epoch = time.perf_counter()
+            t_pass = 0.0
+            sums = {"loss": 0.0, "clean_correct": 0, "adv_correct": 0, "seen": 0, "adv_seen": 0}
+            perm = torch.randperm(len(lab_x), generator=torch.Generator().manual_seed(cfg.seed + epoch))
+            uperm = (torch.randperm(len(unl_x), generator=torch.Generator().manual_seed(cfg.seed + 7 * epoch))
+                     if unl_x is not None and len(unl_x) else None)
+            lam = 0.0
+            if cfg.method == "ssat" and epoch >= cfg.warmup_epochs:
+                ramp = cfg.lambda_rampup_epochs
+                lam = cfg.ssat_lambda * min(1.0, (epoch - cfg.warmup_epochs + 1) / ramp) if ramp else cfg.ssat_lambda
+            for step in range(steps_per_epoch):
+                if progress is not None:
+                    progress.check()
+                gstep = epoch * steps_per_epoch + step
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at(cfg, gstep, total_steps)
+                idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size][rank::world][:per_rank]
+                if len(idx) == 0:
+                    continue
+                x = as_float(lab_x[idx], channels, device)
+                y = lab_y[idx].to(device)
+                if cfg.augment:
+                    x = augment_batch(x, gen)
+                inputs, targets, n_lab = [x], [y], len(x)
+                adversarial = cfg.method in ("at", "ssat")
+                if adversarial:
+                    eps = (torch.rand(len(x), generator=gen) * (cfg.fgsm_eps_max - cfg.fgsm_eps_min)
+                           + cfg.fgsm_eps_min).to(device)
+                    inputs.append(fgsm_examples(model, x, y, eps))
+                    targets.append(y)
+                n_unl = 0
+                if lam > 0 and uperm is not None:
+                    k = cfg.unlabeled_batch_size
+                    uidx = uperm[(gstep * k) % len(uperm):][:k]
+                    u = as_float(unl_x[uidx], channels, device)
+                    if cfg.augment:
+                        u = augment_batch(u, gen)
+                    with torch.no_grad():
+                        src = teacher if teacher is not None else model
+                        was = src.training
+                        src.eval()
+                        yhat = src(u).argmax(1)
+                        src.train(was)
+                    ueps = (torch.rand(len(u), generator=gen) * (cfg.fgsm_eps_max - cfg.fgsm_eps_min)
+                            + cfg.fgsm_eps_min).to(device)
+                    inputs += [u, fgsm_examples(model, u, yhat, ueps)]
+                    targets += [yhat, yhat]
+                    n_unl = 2 * len(u)
+                xb, yb = torch.cat(inputs), torch.cat(targets)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                t0 = time.perf_counter()
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                    logits = net(xb)
+                n_sup = len(xb) - n_unl
+                if cfg.method == "gce":
+                    loss = gce_objective(logits.float(), yb, cfg.gce_alpha, cfg.gce_weight, cfg.label_smoothing)
+                else:
+                    loss = F.cross_entropy(logits[:n_sup].float(), yb[:n_sup], label_smoothing=cfg.label_smoothing)
+                    if n_unl:
+                        loss = loss + lam * F.cross_entropy(logits[n_sup:].float(), yb[n_sup:],
+                                                            label_smoothing=cfg.label_smoothing)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                t_pass += time.perf_counter() - t0
+                if ema is not None:
+                    with torch.no_grad():
+                        for pe, pm in zip(ema.state_dict().values(), model.state_dict().values()):
+                            if pe.is_floating_point():
+                                pe.mul_(cfg.ema).add_(pm.detach(), alpha=1 - cfg.ema)
+                            else:
+                                pe.copy_(pm)
+                with torch.no_grad():
+                    pred = logits.argmax(1)
+                    sums["loss"] += float(loss) * n_lab
+                    sums["clean_correct"] += int((pred[:n_lab] == y).sum())
+                    sums["seen"] += n_lab
+                    if adversarial:
+                        sums["adv_correct"] += int((pred[n_lab:2 * n_lab] == y).sum())
+                        sums["adv_seen"] += n_lab
+                bar.step(f"ep {epoch + 1}/{cfg.epochs} loss {sums['loss'] / max(sums['seen'], 1):.3f}")
+            # -- end of epoch: evaluate on the calibration part, checkpoint
+            eval_model = ema if ema is not None else model
+            cal_acc = float((predict_images(eval_model, cal_x, channels, device) == cal_y).float().mean()) \
+                if len(cal_x) else float("nan")
+            wall = time.perf_counter() - t_epoch
+            rec = {"epoch": epoch + 1, "loss": sums["loss"] / max(sums["seen"], 1),
+                   "train_clean_acc": sums["clean_correct"] / max(sums["seen"], 1),
+                   "train_adv_acc": (sums["adv_correct"] / sums["adv_seen"]) if sums["adv_seen"] else None,
+                   "calib_acc": cal_acc, "lambda": lam, "lr": opt.param_groups[0]["lr"],
+                   "seconds": wall, "pass_seconds": t_pass,
+                   "overhead_share": 1 - t_pass / wall if wall else None,
+                   "images_per_second": sums["seen"] * world / wall if wall else None}
+            history.append(rec)
+            if cfg.select == "best" and cal_acc > best[0]:
+                best = (cal_acc, epoch + 1)
+                best_state = {k: v.detach().clone() for k, v in eval_model.state_dict().items()}
+            if is_main:
+                bar.note(f"epoch {epoch + 1}: loss {rec['loss']:.4f} clean {rec['train_clean_acc']:.3f} "
+                         f"adv {rec['train_adv_acc'] if rec['train_adv_acc'] is not None else '-'} "
+                         f"calib {cal_acc:.3f} ({wall:.0f} s, {rec['images_per_second']:.1f} img/s)")
+                save_checkpoint(work_dir, model, opt, ema,
+                                {"epoch": epoch + 1, "method": cfg.method, "history": history,
+                                 "best_acc": best[0], "config": cfg.as_dict()})
+    except KeyboardInterrupt:
+        bar.close()
+        say(f"\ninterrupted: the last finished epoch is checkpointed in {work_dir}; "
+            f"rerun with --resume to continue")
+        raise
+    bar.close()
+    if not is_main:
+        if world > 1:
+            dist.barrier()
+        return None
+
+    final = ema if ema is not None else model
+    if cfg.select == "best" and best_state is not None:
+        final.load_state_dict(best_state)
+    final.eval()
+    # -- gate: fitted on clean training features, calibrated on held-out clean
+    say("fitting the detection gate")
+    z_train = extract_features(final, lab_x, channels, device)
+    gate = GaussianGate(cfg.gate_components, cfg.gate_covariance, cfg.gate_reg_covar,
+                        cfg.gate_rejection_rate, cfg.seed).fit(z_train, lab_y.numpy())
+    if len(cal_x):
+        gate.calibrate(extract_features(final, cal_x, channels, device),
+                       predict_images(final, cal_x, channels, device).numpy())
+    n_real = len(lab_x) + (len(unl_x) if unl_x is not None else 0)
+    meta = {
+        "name": cfg.name or out.name,
+        "method": cfg.method,
+        "input_size": cfg.input_size,
+        "recipe": cfg.as_dict(),
+        "provenance": (f"{cfg.method.upper()} demonstration model trained from scratch on {n_real} "
+                       f"real OCT scans; not for clinical use"),
+        "split_sha256": sha256_file(cfg.split),
+        "trained_on": {"labeled": len(lab_x), "unlabeled": 0 if unl_x is None else len(unl_x),
+                       "calib": len(cal_x)},
+        "selected_epoch": best[1] if cfg.select == "best" else len(history),
+        "calib_accuracy": history[-1]["calib_acc"] if history else None,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"platform": platform.platform(), "device": str(device),
+                    "torch": torch.__version__, "world_size": world},
+    }
+    save_model_dir(out, final.cpu(), meta, gate, history, half=cfg.half)
+    say(f"wrote {out}")
+    if world > 1:
+        dist.barrier()
+    return out
