@@ -150,7 +150,7 @@ def _check_decoder(path: Path, ts: UID) -> None:
         raise ScanError(path, f"the pixel data are compressed as {name}, which OCTGuard cannot "
                               "decode") from None
     if not decoder.is_available:
-        needs = "; ".join(decoder.missing_dependencies) or "an extra decoder package"
+        needs = ", ".join(d.split(" - ")[0] for d in decoder.missing_dependencies) or "a decoder plugin"
         raise ScanError(path, f"the pixel data are compressed as {name} and no installed decoder "
                               f"can read it (install one of: {needs})")
 

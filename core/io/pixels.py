@@ -18,9 +18,9 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 def require_finite(path: Path, values: np.ndarray) -> None:
     if values.dtype.kind == "f" and not np.isfinite(values).all():
-        n_nan = int(np.isnan(values).sum())
-        n_inf = int(np.isinf(values).sum())
-        raise ScanError(path, f"the pixel data contain {n_nan} NaN and {n_inf} infinite values")
+        counts = ((int(np.isnan(values).sum()), "NaN"), (int(np.isinf(values).sum()), "infinite"))
+        what = " and ".join(f"{n} {name}" for n, name in counts if n)
+        raise ScanError(path, f"the pixel data contain {what} values; a scan must be finite")
 
 
 def scale_unsigned(values: np.ndarray, bits: int) -> np.ndarray:
