@@ -1,0 +1,6 @@
+"""``python -m app [PATH...]`` starts the viewer."""
+import sys
+
+from app.main import run
+
+sys.exit(run())

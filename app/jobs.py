@@ -1,0 +1,101 @@
+"""The plain functions the task runner runs, one per kind of long work.
+
+They import torch and ``core.model_store`` lazily, on the worker thread, so
+the window is on screen before torch has finished importing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
+from core.progress import Progress
+from core.scan import Scan
+
+THUMB = 96
+
+
+def load_model(model_dir: Path | None, progress: Progress, partial: Callable) -> Any:
+    """-> (LoadedModel, Analyzer). Raises ModelError with a readable message."""
+    progress.update(0.0, "loading torch")
+    from core import model_store
+    from core.analysis import Analyzer
+    progress.update(0.5, "checking model files")
+    directory = Path(model_dir) if model_dir else model_store.DEFAULT_MODEL_DIR
+    if not directory.is_dir():
+        raise ModelError(f"no model at {directory}")
+    loaded = model_store.load_model_dir(directory, device="cpu")
+    progress.update(1.0, "model ready")
+    return loaded, Analyzer(loaded)
+
+
+def load_scan(path: Path, progress: Progress, partial: Callable) -> Scan:
+    progress.update(0.0, f"reading {Path(path).name}")
+    from core.io import load_scan as _load
+    try:
+        return _load(Path(path))
+    except OCTGuardError:
+        raise
+    except (OSError, ValueError, MemoryError) as exc:  # a loader bug must still read well
+        raise ScanError(path, f"cannot read this file ({exc})") from exc
+
+
+def apply_threshold_override(result, override: float | None):
+    """A user-set threshold replaces the model's one (score >= t accepts)."""
+    if override is None:
+        return result
+    for fr in result.frames:
+        if fr.score is not None:
+            fr.threshold = float(override)
+            fr.accepted = bool(fr.score >= override)
+    return result
+
+
+def analyze(analyzer, scan: Scan, override: float | None, progress: Progress,
+            partial: Callable):
+    return apply_threshold_override(analyzer.analyze(scan, progress), override)
+
+
+@dataclass
+class FolderItem:
+    """One row of a folder: what the list shows."""
+    index: int
+    path: Path
+    thumbnail: np.ndarray | None      # uint8 (h, w)
+    result: Any = None                # core.analysis.ScanResult
+    error: str | None = None
+
+
+def thumbnail(scan: Scan, size: int = THUMB) -> np.ndarray:
+    f = scan.frames[0]
+    step = max(1, int(np.ceil(max(f.shape) / size)))
+    return np.ascontiguousarray((np.clip(f[::step, ::step], 0, 1) * 255).astype(np.uint8))
+
+
+def analyze_folder(paths: list[Path], analyzer, override: float | None,
+                   progress: Progress, partial: Callable) -> int:
+    """Load and analyse every file; each row goes to ``partial`` as it is done.
+    Bad files become rows with an error, never an exception."""
+    from core.io import load_scan as _load
+    n = len(paths)
+    for i, p in enumerate(paths):
+        progress.update(i / max(n, 1), f"{i + 1} of {n}: {p.name}")
+        try:
+            scan = _load(p)
+        except Cancelled:
+            raise
+        except (OCTGuardError, OSError, ValueError, MemoryError) as exc:
+            partial(FolderItem(i, p, None, None, str(exc)))
+            continue
+        res, err = None, None
+        if analyzer is not None:
+            try:
+                res = apply_threshold_override(analyzer.analyze(scan), override)
+            except (OCTGuardError, RuntimeError, ValueError) as exc:
+                err = f"analysis failed: {exc}"
+        partial(FolderItem(i, p, thumbnail(scan), res, err))
+    progress.update(1.0, f"{n} scans")
+    return n
