@@ -42,6 +42,15 @@ def make_phantom(label: str, seed: int, height: int = 496, width: int = 512, *,
     the B-scan away from the fovea (pit and lesions shrink, as in a volume);
     ``noise_seed`` (default ``seed``) fixes the speckle.
     """
+    return make_phantom_with_lesions(label, seed, height, width, slice_position=slice_position,
+                                     noise_seed=noise_seed)[0]
+
+
+def make_phantom_with_lesions(label: str, seed: int, height: int = 496, width: int = 512, *,
+                              slice_position: float = 0.0, noise_seed: int | None = None
+                              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Like :func:`make_phantom`, plus boolean masks of the drawn hallmarks:
+    ``cyst`` (DME), ``fluid`` and ``sub_rpe`` (CNV), ``sub_rpe`` (DRUSEN)."""
     if label not in CLASSES:
         raise ValueError(f"label must be one of {CLASSES}, got {label!r}")
     if height < 16 or width < 16:
@@ -73,7 +82,7 @@ def make_phantom(label: str, seed: int, height: int = 496, width: int = 512, *,
         rough = gaussian_filter(rng.normal(0, 1, width), max(w / 120, 1)) * h * 0.006
         elevation = np.clip(h * rng.uniform(0.05, 0.09) * dome * max(near, 0.3) + rough * dome, 0, None)
         side = rng.choice([-1, 1])
-        fluid = h * rng.uniform(0.02, 0.04) * np.exp(-0.5 * ((x - cx - side * w * 0.09) / (w * 0.06)) ** 2)
+        fluid = h * rng.uniform(0.03, 0.05) * np.exp(-0.5 * ((x - cx - side * w * 0.09) / (w * 0.06)) ** 2)
         inner_scale = 1 - 0.2 * fovea
     elif label == "DRUSEN":
         for _ in range(rng.integers(2, 6)):
@@ -86,12 +95,15 @@ def make_phantom(label: str, seed: int, height: int = 496, width: int = 512, *,
     rpe_bottom = bruch - elevation
     rpe_top = rpe_bottom - inner * _RPE[0] * 1.6
     bands.append((rpe_top, rpe_bottom, _RPE[1]))
+    lesions: dict[str, np.ndarray] = {}
     if elevation.any():
         material = 0.62 if label == "CNV" else 0.5
         bands.append((rpe_bottom, bruch, material))
+        lesions["sub_rpe"] = (y >= rpe_bottom) & (y < bruch - 1)
     top = rpe_top - fluid
     if fluid.any():
         bands.append((top, rpe_top, 0.03))
+        lesions["fluid"] = (y >= top) & (y < rpe_top) & (fluid > 1)
     for frac, refl in (_OS, _ISOS, _ELM):
         bands.append((top - inner * frac * 1.6, top, refl))
         top = bands[-1][0]
@@ -130,6 +142,7 @@ def make_phantom(label: str, seed: int, height: int = 496, width: int = 512, *,
             r = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2)
             mask = _sig((1 - r) * 6)
             img = img * (1 - mask) + 0.02 * mask
+            lesions["cyst"] = lesions.get("cyst", np.zeros(img.shape, bool)) | (r < 0.8)
     if label == "CNV":  # heterogeneous lesion: bright flecks in the sub-RPE material
         lesion = (y > rpe_top) & (y < bruch + h * 0.01) & (elevation > 1)
         img = np.where(lesion, img * (0.7 + 0.6 * rng.random((height, width))), img)
@@ -150,7 +163,8 @@ def make_phantom(label: str, seed: int, height: int = 496, width: int = 512, *,
     speckle /= speckle.mean()
     img = img * speckle + 0.035 * noise.random((height, width))
     img = np.clip(img * rng.uniform(0.9, 1.1), 0, None) ** 0.85
-    return np.clip(img, 0.0, 1.0).astype(np.float32)
+    lesions = {k: v for k, v in lesions.items() if v.any()}
+    return np.clip(img, 0.0, 1.0).astype(np.float32), lesions
 
 
 def _sig(z):
