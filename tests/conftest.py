@@ -1,14 +1,11 @@
 """Shared fixtures. Scan-related ones first; others may append below."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.corpus.make_corpus import CORPUS
-
-REAL_DATA = Path(os.environ.get("OCTGUARD_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "oct"))
 
 
 @pytest.fixture

@@ -97,6 +97,8 @@ def _load(path: Path, limits: Limits) -> Scan:
         raise ScanError(path, f"implausible bit depth: BitsAllocated {bits_alloc}, BitsStored {bits_stored}")
 
     ts = UID(str(_get(path, meta, "TransferSyntaxUID", "") or "1.2.840.10008.1.2"))
+    if not ts.is_transfer_syntax:  # private or damaged: pydicom could not even parse it
+        raise ScanError(path, f"unknown transfer syntax {display_string(ts, 70)!r}")
     _check_pixel_length(path, ds, pixel_tag, ts, rows * cols * frames * samples * bits_alloc)
     _check_decoder(path, ts)
 

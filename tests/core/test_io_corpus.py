@@ -31,6 +31,7 @@ REJECTED = {
     "huge_dims.dcm": r"implausible image height 60000",
     "too_many_frames.dcm": r"100000 frames",
     "bad_number_of_frames.dcm": r"NumberOfFrames is not a whole number",
+    "unknown_transfer_syntax.dcm": r"unknown transfer syntax '0\.2\.840",  # found by fuzzing
     "inf_pixels.dcm": r"1 infinite",
     "nan_pixels.tif": r"1 NaN",
     "zero_width.bmp": r"cannot read the image header",

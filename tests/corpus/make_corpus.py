@@ -205,6 +205,8 @@ def corpus_files() -> dict[str, bytes]:
         "too_many_frames.dcm": dicom_bytes(many),
         "bad_number_of_frames.dcm": dicom_bytes(bad_frames).replace(
             b"\x28\x00\x08\x00IS\x02\x0099", b"\x28\x00\x08\x00IS\x02\x00ab"),
+        "unknown_transfer_syntax.dcm": dicom_bytes(dicom_dataset(ok8)).replace(
+            b"1.2.840.10008.1.2.1\x00", b"0.2.840.10008.1.2.1\x00"),
         "inf_pixels.dcm": dicom_bytes(dicom_dataset(inf_pixels)),
         "nan_pixels.tif": tiff_bytes([nan_tiff]),
         "zero_width.bmp": bytes(bmp),
