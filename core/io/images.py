@@ -1,7 +1,6 @@
 """JPEG, PNG, BMP and TIFF through Pillow, with the size checked before decoding."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +22,9 @@ _COLOUR_MODES = {"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV", "
 def load_image(path: Path, limits: Limits = DEFAULT_LIMITS) -> Scan:
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            # Our own limit (checked below) replaces Pillow's warning band.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path, formats=PILLOW_FORMATS)
+        # Pillow may warn (DecompressionBombWarning) for 89-179 MP; our own limit
+        # below decides. No warnings.catch_warnings here: it is not thread-safe.
+        im = Image.open(path, formats=PILLOW_FORMATS)
     except Image.DecompressionBombError as exc:
         raise ScanError(path, f"image dimensions exceed the limit, possible decompression bomb ({exc})")
     except Exception as exc:  # Pillow raises many types for bad headers

@@ -106,6 +106,7 @@ def test_png_header_bomb_rejected_before_decoding(tmp_path):
         load_scan(path)
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_deflate_bomb_over_our_limit_rejected(tmp_path):
     # 10001 x 10000 = 100.01 MP: between Pillow's warning (89 MP) and error
     # (179 MP) bands, so only our own 100 MP limit stops it.
