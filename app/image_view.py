@@ -41,6 +41,10 @@ class ImageView(QWidget):
         self.histogram = pg.HistogramLUTWidget(image=self.image)
         self.histogram.gradient.restoreState(GREY)
         self.histogram.setMaximumWidth(130)
+        self.histogram.setBackground("#141619")
+        self.histogram.item.plot.setPen(pg.mkPen("#9aa3ad"))
+        self.histogram.item.plot.setBrush(pg.mkBrush(154, 163, 173, 90))
+        self.histogram.item.region.setBrush(pg.mkBrush(60, 120, 195, 45))
         self.histogram.setToolTip("Window/level: drag the region or its edges")
         # the gradient editor's context menu would let users pick colour maps; keep grey
         self.histogram.gradient.showTicks(False)

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.result = None             # ScanResult of self.scan
         self.folder_results: dict[Path, object] = {}
         self.folder_paths: list[Path] = []
+        self.folder_title = ""
         self._analysis_pending = False
         self._folder_pending = False
         self.last_error: str | None = None
@@ -342,8 +343,11 @@ class MainWindow(QMainWindow):
     def open_file_list(self, files: list[Path], title: str, folder: Path | None = None) -> None:
         self.folder_paths = [Path(f) for f in files]
         self.folder_results = {}
+        self.folder_title = title
         self.folder_panel.set_folder(folder or Path(title), self.folder_paths)
-        self.folder_dock.show()
+        if self.folder_dock.isHidden():
+            self.folder_dock.show()
+            self.resizeDocks([self.folder_dock], [320], Qt.Horizontal)
         self.folder_panel.list.setCurrentRow(0)   # opens the first scan
         if self.model_state == "loading":
             self._folder_pending = True
@@ -356,6 +360,7 @@ class MainWindow(QMainWindow):
         paths, analyzer = list(self.folder_paths), self.analyzer
         override = self.settings.threshold_override
         self.folder_panel.set_busy(True)
+        self.folder_panel.title.setText(f"{self.folder_title}: analysing {len(paths)} scan(s)…")
         self.runner.start("folder",
                           lambda pr, part: jobs.analyze_folder(paths, analyzer, override, pr, part),
                           on_done=self._folder_done, on_error=self._folder_failed,
@@ -369,10 +374,13 @@ class MainWindow(QMainWindow):
 
     def _folder_done(self, n: int) -> None:
         self.folder_panel.set_busy(False)
+        self.folder_panel.title.setText(f"{self.folder_title}: {n} scan(s)")
         self.statusBar().showMessage(f"Folder analysed: {n} scan(s)", 5000)
 
     def _folder_failed(self, exc) -> None:
         self.folder_panel.set_busy(False)
+        self.folder_panel.title.setText(f"{self.folder_title}: {len(self.folder_results)} of "
+                                        f"{len(self.folder_paths)} analysed")
         if isinstance(exc, Cancelled):
             self.statusBar().showMessage("Folder analysis cancelled", 5000)
         else:
@@ -533,8 +541,12 @@ class MainWindow(QMainWindow):
         if self.result is not None and self.result.frames:
             fr = self.result.frames[min(self.image_view.current_frame, len(self.result.frames) - 1)]
             state = "unscreened" if fr.score is None else ("accepted" if fr.accepted else "rejected")
-        body = text.split("\n", 1)[1] if text else "No prediction: " + (self.model_message or
-                                                                        "analysis not finished")
+        if text:
+            # the footer carries the model and the clinical-use line; keep them out of the body
+            body = "\n\n".join(line for line in text.split("\n")[1:]
+                               if not line.startswith("Model: ") and line != NOT_CLINICAL)
+        else:
+            body = "No prediction: " + (self.model_message or "analysis not finished")
         title = f"OCTGuard report: {self.scan.name}"
         if self.scan.n_frames > 1:
             title += f" (frame {self.image_view.current_frame + 1} of {self.scan.n_frames})"

@@ -53,19 +53,20 @@ def _paint(p: QPainter, page: QRectF, image: np.ndarray | None, title: str,
     tw = page.right() - 3 * u - tx
     colour = {"accepted": theme.ACCEPT, "rejected": theme.REJECT,
               "unscreened": theme.UNSCREENED}.get(state, "#555555")
-    banner = QRectF(tx, y, tw, 5 * u)
+    banner = QRectF(tx, y, tw, 6 * u)
     p.fillRect(banner, QColor(colour))
     f.setPixelSize(max(8, int(1.8 * u)))
     p.setFont(f)
     p.setPen(QColor("white"))
-    label = {"accepted": "ACCEPTED", "rejected": "REJECTED: DO NOT RELY ON THE PREDICTION",
-             "unscreened": "NOT SCREENED BY A DETECTOR"}.get(state, "NO RESULT")
-    p.drawText(banner.adjusted(u, 0, -u, 0), Qt.AlignVCenter | Qt.AlignLeft, label)
+    label = {"accepted": "ACCEPTED", "rejected": "REJECTED: do not rely on the prediction",
+             "unscreened": "NOT SCREENED by a detector"}.get(state, "NO RESULT")
+    p.drawText(banner.adjusted(u, 0, -u, 0), Qt.AlignVCenter | Qt.AlignLeft | Qt.TextWordWrap,
+               label)
     f.setBold(False)
     f.setPixelSize(max(7, int(1.45 * u)))
     p.setFont(f)
     p.setPen(QColor("#111111"))
-    text_box = QRectF(tx, y + 6.5 * u, tw, page.bottom() - y - 16 * u)
+    text_box = QRectF(tx, y + 7.5 * u, tw, page.bottom() - y - 16 * u)
     p.drawText(text_box, Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignTop, body)
 
     # footer: provenance and the clinical-use warning on every report
