@@ -1,0 +1,241 @@
+"""The evaluation protocol for one model: clean pass, attack runs, and the
+numbers of each paper figure/table computed from per-image outcomes.
+
+Every attack is white-box on the model being evaluated (each model is
+attacked itself), runs batched on the model's device, and sees the images at
+the model's own input size. An attack run yields, per test image, the
+adversarial prediction, the gate's score and verdict, and the L2 / L-inf
+distance from the clean image; the adversarial images themselves are not
+kept. Everything downstream (accuracy, risk, AUPRC, bootstrap intervals) is
+computed from those arrays with core.risk.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .. import CLASSES
+from ..attacks import make_attack
+from ..progress import Progress
+from ..risk import (ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED, adversarial_risk, bootstrap_ci,
+                    gate_auprc, risk_categories)
+from ..training.images import as_float
+
+
+@dataclass
+class EvalConfig:
+    attacks: list[str]
+    eps: list[float]
+    table_eps: list[float]
+    pgd_steps: int = 10
+    cw_c: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0])
+    cw_steps: int = 100
+    cw_lr: float = 0.01
+    gate_weight: float = 1.0
+    r_cln_prd: float = 1.0
+    r_cln_uad: float = 1.0
+    r_adv_prd: float = 1.0
+    n_boot: int = 1000
+    seed: int = 0
+    batch_size: int = 32
+    tsne: bool = True
+
+    def runs(self) -> list[tuple[str, float]]:
+        """(attack, budget) pairs to run, in order; budget is eps, or c for C&W.
+        PGD at eps 0 is the clean image (its eps ball is a point), so it is
+        not run; FGSM at eps 0 *is* run, as a check that the attack pipeline
+        reproduces the clean predictions."""
+        out: list[tuple[str, float]] = []
+        if "fgsm" in self.attacks:
+            out += [("fgsm", e) for e in self.eps]
+        if "pgd" in self.attacks:
+            out += [("pgd", e) for e in sorted(set(self.eps) | set(self.table_eps)) if e > 0]
+        if "cw" in self.attacks:
+            out += [("cw", c) for c in self.cw_c]
+        if "adaptive" in self.attacks:
+            out += [("adaptive", e) for e in self.table_eps if e > 0]
+        return out
+
+    def steps_of(self, attack: str) -> int:
+        return {"fgsm": 1, "pgd": self.pgd_steps, "adaptive": self.pgd_steps, "cw": self.cw_steps}[attack]
+
+    def build(self, attack: str, budget: float, model, gate):
+        if attack == "fgsm":
+            return make_attack("fgsm", model, eps=budget)
+        if attack == "pgd":
+            return make_attack("pgd", model, eps=budget, steps=self.pgd_steps, random_start=True)
+        if attack == "adaptive":
+            return make_attack("adaptive", model, gate=gate, eps=budget, steps=self.pgd_steps,
+                               random_start=True, gate_weight=self.gate_weight)
+        return make_attack("cw", model, c=budget, steps=self.cw_steps, lr=self.cw_lr)
+
+
+@dataclass
+class Outcome:
+    """Per-image results of one pass (clean or attacked) over the test set."""
+    pred: np.ndarray
+    score: np.ndarray | None = None      # gate log-likelihood under the predicted class
+    accepted: np.ndarray | None = None   # gate verdict, True = let through
+    features: np.ndarray | None = None   # penultimate features, only when asked for
+    l2: np.ndarray | None = None         # distance from the clean image (attacks only)
+    linf: np.ndarray | None = None
+    seconds: float = 0.0
+
+
+def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int, attack=None,
+             keep_features: bool = False, progress: Progress | None = None, on_batch=None) -> Outcome:
+    """Classify (and gate-score) the images, attacking each batch first when
+    ``attack`` is given. ``on_batch()`` is called after each clean batch;
+    attacks report each step through ``progress``."""
+    model, gate, device = lm.model, lm.gate, lm.device
+    channels = model.in_channels
+    model.eval()
+    preds, scores, feats, l2s, linfs = [], [], [], [], []
+    t0 = time.perf_counter()
+    for i in range(0, len(images_u8), batch_size):
+        x = as_float(images_u8[i:i + batch_size], channels, device)
+        y = labels[i:i + batch_size].to(device)
+        if attack is not None:
+            x_adv = attack(x, y, progress=progress)
+            diff = (x_adv - x).flatten(1)
+            l2s.append(torch.linalg.vector_norm(diff, dim=1).cpu())
+            linfs.append(diff.abs().amax(1).cpu())
+            x = x_adv
+        with torch.no_grad():
+            logits, z = model.forward_with_features(x)
+        preds.append(logits.argmax(1).cpu())
+        feats.append(z.double().cpu())
+        if on_batch is not None:
+            on_batch()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    pred = torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
+    z = torch.cat(feats).numpy() if feats else np.zeros((0, 512))
+    out = Outcome(pred=pred, seconds=seconds, features=z if keep_features else None)
+    if gate is not None and len(pred):
+        out.score = gate.score_samples(z, pred)
+        out.accepted = gate.predict(z, pred) == 1
+    if attack is not None:
+        out.l2 = torch.cat(l2s).numpy() if l2s else np.zeros(0)
+        out.linf = torch.cat(linfs).numpy() if linfs else np.zeros(0)
+    return out
+
+
+# -- statistics ---------------------------------------------------------------
+def ci(statistic, n: int, cfg: EvalConfig) -> dict:
+    """Point estimate with its percentile-bootstrap 95% interval."""
+    est, lo, hi = bootstrap_ci(statistic, n, n_boot=cfg.n_boot, seed=cfg.seed)
+    return {"value": est, "lo": lo, "hi": hi}
+
+
+def _class_names(classes) -> list[str]:
+    return list(classes) if classes else list(CLASSES)
+
+
+def clean_section(y: np.ndarray, clean: Outcome, classes, cfg: EvalConfig, gate) -> dict:
+    n, k = len(y), len(classes)
+    cm = np.zeros((k, k), dtype=int)
+    np.add.at(cm, (y, clean.pred), 1)
+    correct = clean.pred == y
+    out = {
+        "n": int(n),
+        "per_class_n": {c: int((y == i).sum()) for i, c in enumerate(classes)},
+        "accuracy": ci(lambda i: correct[i].mean(), n, cfg),
+        "per_class_accuracy": {c: (float(correct[y == i].mean()) if (y == i).any() else None)
+                               for i, c in enumerate(classes)},
+        "confusion_matrix": {"rows": "true class", "columns": "predicted class", "classes": list(classes),
+                             "counts": cm.tolist()},
+        "seconds": clean.seconds,
+        "images_per_second": n / clean.seconds if clean.seconds > 0 else None,
+        "gate": None,
+    }
+    if gate is not None and clean.accepted is not None:
+        rejected = ~clean.accepted
+        out["gate"] = {
+            "rejection_rate": ci(lambda i: rejected[i].mean(), n, cfg),
+            "n_rejected": int(rejected.sum()),
+            "per_class_rejection_rate": {c: (float(rejected[y == i].mean()) if (y == i).any() else None)
+                                         for i, c in enumerate(classes)},
+            "calibrated_rejection_rate": float(gate.rejection_rate),
+            "thresholds": {classes[int(c)]: float(t) for c, t in zip(gate.classes_, gate.offset_)},
+            "score_mean": float(np.mean(clean.score)),
+            "accuracy_of_accepted": (float(correct[clean.accepted].mean()) if clean.accepted.any() else None),
+        }
+    return out
+
+
+def attack_row(attack: str, budget: float, y: np.ndarray, clean: Outcome, adv: Outcome, classes,
+               cfg: EvalConfig, gate, with_auprc_ci: bool = False) -> dict:
+    """Every number for one attack at one budget: accuracy under attack,
+    successful attacks, distances, and (with a gate) risk Eq. 2-3, risk
+    categories and per-class AUPRC; bootstrap intervals on accuracy and risk."""
+    n = len(y)
+    adv_ok = adv.pred == y
+    success = ~adv_ok
+    key = "c" if attack == "cw" else "eps"
+    row = {
+        "attack": attack, key: budget, "n": int(n),
+        "accuracy": ci(lambda i: adv_ok[i].mean(), n, cfg),
+        "n_success": int(success.sum()),
+        "n_success_per_class": {c: int(success[y == i].sum()) for i, c in enumerate(classes)},
+        # attacks that flipped a correct clean prediction (the rest were wrong already)
+        "n_flipped": int((success & (clean.pred == y)).sum()),
+        "mean_l2": float(adv.l2.mean()) if adv.l2 is not None and n else None,
+        "mean_l2_success": float(adv.l2[success].mean()) if adv.l2 is not None and success.any() else None,
+        "median_l2_success": float(np.median(adv.l2[success])) if adv.l2 is not None and success.any() else None,
+        "max_linf": float(adv.linf.max()) if adv.linf is not None and n else None,
+        "seconds": adv.seconds,
+        "images_per_second": n / adv.seconds if adv.seconds > 0 else None,
+    }
+    w = dict(r_cln_prd=cfg.r_cln_prd, r_cln_uad=cfg.r_cln_uad, r_adv_prd=cfg.r_adv_prd)
+    ones = np.ones(n, dtype=bool)
+    # without a gate R(f) still exists: treat everything as accepted
+    ca = clean.accepted if clean.accepted is not None else ones
+    aa = adv.accepted if adv.accepted is not None else ones
+    risk = adversarial_risk(y, clean.pred, ca, adv.pred, aa, **w)
+    row["risk"] = risk.as_dict()
+    row["r_f"] = ci(lambda i: adversarial_risk(y[i], clean.pred[i], ca[i], adv.pred[i], aa[i], **w).r_f, n, cfg)
+    row["gate"] = None
+    if gate is None or clean.accepted is None:
+        for k in ("n_cln_inc_fg", "n_cln_rej_g", "n_adv_inc_fg", "R_fg", "r_fg"):
+            row["risk"][k] = None
+        return row
+    row["r_fg"] = ci(lambda i: adversarial_risk(y[i], clean.pred[i], ca[i], adv.pred[i], aa[i], **w).r_fg,
+                     n, cfg)
+    cats = risk_categories(y, adv.pred, adv.accepted)
+    auprc = gate_auprc(y, clean.score, adv.pred, adv.score, classes=np.arange(len(classes)))
+    g = {
+        "categories": {k: int((cats == k).sum()) for k in (REJECTED, ACCEPTED_CORRECT, ACCEPTED_WRONG)},
+        "adv_rejection_rate": float((~adv.accepted).mean()),
+        "success_rejection_rate": float((~adv.accepted[success]).mean()) if success.any() else None,
+        "auprc": {classes[i]: auprc[i] for i in range(len(classes))},
+        "auprc_average": auprc["average"],
+        # average precision of a detector that guesses: positives / (positives + negatives)
+        "auprc_chance": {c: (int(success[y == i].sum()) / (int(success[y == i].sum()) + int((y == i).sum()))
+                             if (y == i).any() else None) for i, c in enumerate(classes)},
+    }
+    if with_auprc_ci:
+        def avg(i):
+            return gate_auprc(y[i], clean.score[i], adv.pred[i], adv.score[i],
+                              classes=np.arange(len(classes)))["average"]
+        g["auprc_average_ci"] = ci(avg, n, cfg)
+    row["gate"] = g
+    return row
+
+
+def figure4_point(row: dict) -> dict:
+    keep = ("attack", "eps", "c", "n", "accuracy", "n_success", "mean_l2", "mean_l2_success",
+            "median_l2_success", "max_linf")
+    return {k: row[k] for k in keep if k in row}
+
+
+def clean_as_point(attack: str, y: np.ndarray, clean: Outcome, cfg: EvalConfig) -> dict:
+    """The eps 0 point of an L-inf attack whose eps ball is a single point."""
+    ok = clean.pred == y
+    return {"attack": attack, "eps": 0.0, "n": int(len(y)), "accuracy": ci(lambda i: ok[i].mean(), len(y), cfg),
+            "n_success": int((~ok).sum()), "mean_l2": 0.0, "mean_l2_success": None,
+            "median_l2_success": None, "max_linf": 0.0, "from_clean": True}

@@ -1,0 +1,198 @@
+"""`octguard evaluate` end to end on tiny models and a tiny synthetic dataset."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core import CLASSES
+from core.classifier import build_classifier
+from core.cli import main as cli_main
+from core.data import index_dataset, make_split, write_split
+from core.evaluation.plots import Series, line_plot, nice_ticks
+from core.gate import GaussianGate
+from core.model_store import save_model_dir
+from core.training.images import as_float, decode_items
+
+PATIENTS_PER_CLASS, IMAGES_PER_PATIENT = 12, 2
+
+
+def _scan(rng: np.random.Generator, label: int) -> np.ndarray:
+    """A 64x64 'B-scan': a bright band whose height depends on the class,
+    plus speckle, kept inside (0, 1) so FGSM never clamps."""
+    img = rng.uniform(0.15, 0.35, (64, 64))
+    top = 12 + 10 * label
+    img[top:top + 8] += 0.4
+    return np.clip(img, 0.05, 0.95)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("oct")
+    rng = np.random.default_rng(0)
+    for label, cls in enumerate(CLASSES):
+        for part, n_pat, base in (("train", PATIENTS_PER_CLASS, 1000), ("audit", 1, 9000)):
+            d = root / part / cls
+            d.mkdir(parents=True)
+            for p in range(n_pat):
+                for k in range(IMAGES_PER_PATIENT):
+                    arr = (_scan(rng, label) * 255).astype(np.uint8)
+                    Image.fromarray(arr).save(d / f"{cls}-{base + 100 * label + p}-{k + 1}.png")
+    items = index_dataset(root)
+    split = make_split(items, seed=0, source=str(root))
+    write_split(split, root / "split.json")
+    return root, split
+
+
+def _model_dir(path, items, size: int, seed: int):
+    torch.manual_seed(seed)
+    model = build_classifier(in_channels=1).eval()
+    u8, y = decode_items(items, size)
+    with torch.no_grad():
+        z = model.features(as_float(u8, 1, "cpu")).double().numpy()
+        pred = model(as_float(u8, 1, "cpu")).argmax(1).numpy()
+    gate = GaussianGate(covariance_type="diag", reg_covar=1e-2, rejection_rate=0.1).fit(z, y.numpy())
+    gate.calibrate(z, pred)
+    save_model_dir(path, model, {"name": path.name, "method": "nt", "input_size": size}, gate)
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(dataset, tmp_path_factory):
+    root, split = dataset
+    by_rel = {i.rel: i for i in index_dataset(root)}
+    train = [by_rel[r] for r in split["parts"]["labeled"]]
+    base = tmp_path_factory.mktemp("models")
+    return [_model_dir(base / "nt32", train, 32, 0), _model_dir(base / "at48", train, 48, 1)]
+
+
+def _evaluate(dataset, models, out, *extra) -> int:
+    root, _ = dataset
+    return cli_main(["evaluate", "--models", *map(str, models), "--data", str(root),
+                     "--split", str(root / "split.json"), "--out", str(out), "--quiet",
+                     "--n-boot", "50", "--batch-size", "16", *extra])
+
+
+FAST = ["--eps", "0,0.01", "--table-eps", "0.01", "--pgd-steps", "2", "--cw-c", "1",
+        "--cw-steps", "2", "--attacks", "fgsm,pgd,cw,adaptive"]
+
+
+@pytest.fixture(scope="module")
+def report(dataset, models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert _evaluate(dataset, models, out, *FAST, "--limit", "3") == 0
+    return out, json.loads((out / "report.json").read_text())
+
+
+def test_report_structure_and_files(report, dataset):
+    out, r = report
+    root, split = dataset
+    assert r["evaluated_on"] == "split test part" and not r["audit"]
+    assert r["split"]["sha256"] and r["split"]["path"].endswith("split.json")
+    assert r["machine"]["torch"] == torch.__version__ and r["wall_time_s"] > 0
+    # --limit 3 per class, drawn from the test part only
+    test_counts = split["counts"]["test"]
+    assert r["data"]["per_class"] == {c: min(3, n) for c, n in test_counts.items() if n}
+    assert [m["model"]["input_size"] for m in r["models"]] == [32, 48]
+    for m in r["models"]:
+        assert set(m) >= {"clean", "figure4", "table1", "table2", "adaptive", "model"}
+        assert m["table1"]["eps"] == 0.01 and set(m["table1"]["gate"]["auprc"]) == set(CLASSES)
+        assert len(m["table2"]) == 1 and len(m["adaptive"]) == 1
+    for name in ("figure4_accuracy.png", "figure1_tsne.png", "table2_risk.png", "adaptive_risk.png"):
+        with Image.open(out / name) as im:
+            assert im.width > 300 and im.height > 200
+            assert len(im.convert("L").getcolors(1 << 16)) > 10  # not a blank canvas
+    md = (out / "report.md").read_text()
+    for heading in ("Figure 4", "Table 1", "Table 2", "adaptive", "Figure 1", "Confusion matrix", "Paper figures"):
+        assert heading in md
+    assert r["split"]["sha256"] in md
+
+
+def test_eps_zero_reproduces_clean_accuracy(report):
+    _, r = report
+    for m in r["models"]:
+        clean = m["clean"]["accuracy"]["value"]
+        by_eps = {p["eps"]: p for p in m["figure4"]["fgsm"]}
+        assert by_eps[0.0]["accuracy"]["value"] == pytest.approx(clean)  # FGSM really ran at eps 0
+        assert by_eps[0.0]["max_linf"] == 0.0
+        assert m["figure4"]["pgd"][0]["eps"] == 0.0
+        assert m["figure4"]["pgd"][0]["accuracy"]["value"] == pytest.approx(clean)
+
+
+def test_attacks_run_at_each_models_own_input_size(report):
+    """FGSM moves every pixel by eps (images stay inside (0, 1)), so its L2
+    is eps * size: the 48 px model must have been attacked at 48 px."""
+    _, r = report
+    for m in r["models"]:
+        p = next(p for p in m["figure4"]["fgsm"] if p["eps"] == 0.01)
+        size = m["model"]["input_size"]
+        assert p["max_linf"] == pytest.approx(0.01, rel=1e-4)
+        assert p["mean_l2"] == pytest.approx(0.01 * size, rel=0.05)
+
+
+def test_risk_counts_add_up(report):
+    _, r = report
+    for m in r["models"]:
+        n_rej_clean = m["clean"]["gate"]["n_rejected"]
+        for row in m["table2"] + m["adaptive"]:
+            rk, g, n = row["risk"], row["gate"], row["n"]
+            assert rk["n"] == n
+            assert rk["R_f"] == rk["n_cln_inc_f"] + rk["n_adv_inc_f"]
+            assert rk["R_fg"] == rk["n_cln_inc_fg"] + rk["n_cln_rej_g"] + rk["n_adv_inc_fg"]
+            assert rk["n_cln_rej_g"] == n_rej_clean
+            assert rk["n_adv_inc_f"] == row["n_success"]
+            assert sum(g["categories"].values()) == n
+            assert g["categories"]["accepted_wrong"] == rk["n_adv_inc_fg"]
+            assert row["accuracy"]["value"] == pytest.approx(1 - row["n_success"] / n)
+            assert sum(row["n_success_per_class"].values()) == row["n_success"]
+            for key in ("accuracy", "r_f", "r_fg"):
+                c = row[key]
+                assert c["lo"] <= c["value"] + 1e-12 and c["value"] <= c["hi"] + 1e-12
+            assert math.isclose(row["r_f"]["value"], rk["r_f"])
+
+
+def test_audit_evaluates_only_the_held_out_rows(dataset, models, tmp_path):
+    out = tmp_path / "audit"
+    args = ["--attacks", "fgsm", "--eps", "0", "--no-tsne"]
+    assert _evaluate(dataset, models[:1], out, *args, "--audit") == 0
+    r = json.loads((out / "report.json").read_text())
+    assert r["audit"] and r["evaluated_on"] == "final audit figures, evaluated once"
+    assert r["data"]["n_images"] == len(CLASSES) * IMAGES_PER_PATIENT
+    assert "Final audit figures, evaluated once" in (out / "report.md").read_text()
+    # without --audit the same run sees the split's test part, never audit rows
+    assert _evaluate(dataset, models[:1], tmp_path / "test", *args) == 0
+    r2 = json.loads((tmp_path / "test" / "report.json").read_text())
+    assert r2["data"]["n_images"] == len(dataset[1]["parts"]["test"])
+
+
+def test_bad_inputs_give_a_message_not_a_traceback(dataset, models, tmp_path, capsys):
+    assert _evaluate(dataset, [tmp_path / "no-model"], tmp_path / "o1") == 2
+    assert "no model" in capsys.readouterr().err
+    root, _ = dataset
+    assert cli_main(["evaluate", "--models", str(models[0]), "--data", str(root), "--split",
+                     str(tmp_path / "missing.json"), "--out", str(tmp_path / "o2")]) == 2
+    assert not (tmp_path / "o2" / "report.json").exists()
+
+
+def test_plotter_ticks_and_drawing():
+    assert nice_ticks(0, 0.02) == pytest.approx([0, 0.005, 0.01, 0.015, 0.02])
+    assert nice_ticks(0, 1) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    img = line_plot([Series("a", [0, 1, 2], [0.1, 0.5, 0.9])], "t", "x", "y")
+    px = np.asarray(img.convert("RGB"))
+    # the series colour (Okabe-Ito blue) is drawn somewhere inside the frame
+    assert ((px[..., 0] < 60) & (px[..., 2] > 140)).sum() > 50
+
+
+@pytest.mark.slow
+def test_default_grid_end_to_end(dataset, models, tmp_path):
+    """The default eps grid, table budgets and C&W grid, shortened steps."""
+    assert _evaluate(dataset, models, tmp_path, "--cw-steps", "10", "--limit", "4") == 0
+    r = json.loads((tmp_path / "report.json").read_text())
+    for m in r["models"]:
+        assert [p["eps"] for p in m["figure4"]["pgd"]] == [0, 0.001, 0.0025, 0.005, 0.01, 0.02]
+        assert [p["c"] for p in m["figure4"]["cw"]] == [0.01, 0.1, 1, 10]
+        assert [row["eps"] for row in m["table2"]] == [0.005, 0.01]
