@@ -36,17 +36,18 @@ class Attack:
 
     def __call__(self, images: torch.Tensor, labels: torch.Tensor, *,
                  progress: Progress | None = None) -> torch.Tensor:
-        images, labels = self._check_inputs(images, labels)
-        # remember each module's flag: a model can be partly frozen in eval
-        modes = [m.training for m in self.model.modules()]
-        self.model.eval()
-        try:
-            # callers may sit inside torch.no_grad() (the viewer does)
-            with torch.enable_grad():
+        # callers may sit inside torch.no_grad() or inference_mode() (the
+        # viewer does); the clone in _check_inputs must happen outside both
+        with torch.inference_mode(False), torch.enable_grad():
+            images, labels = self._check_inputs(images, labels)
+            # remember each module's flag: a model can be partly frozen in eval
+            modes = [m.training for m in self.model.modules()]
+            self.model.eval()
+            try:
                 adv = self.forward(images, labels, progress=progress)
-        finally:
-            for m, mode in zip(self.model.modules(), modes):
-                m.training = mode
+            finally:
+                for m, mode in zip(self.model.modules(), modes):
+                    m.training = mode
         return adv.detach()
 
     def _check_inputs(self, images, labels) -> tuple[torch.Tensor, torch.Tensor]:

@@ -210,9 +210,11 @@ def test_model_mode_is_restored(model, gate, batch):
         assert not model.training, attack
 
 
-def test_attacks_work_under_no_grad(model, gate, batch):
+@pytest.mark.parametrize("context", [torch.no_grad, torch.inference_mode])
+def test_attacks_work_under_no_grad(model, gate, batch, context):
     x, y = batch
-    with torch.no_grad():
+    with context():
+        x = x.clone()  # an inference tensor under inference_mode
         for attack in _all_attacks(model, gate):
             assert (attack(x, y) != x).any(), attack
 
