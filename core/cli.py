@@ -1,4 +1,6 @@
-"""``octguard``: the command line. With no subcommand it starts the viewer.
+"""``octguard``'s engine commands. The console script itself is app.entry,
+which starts the viewer when no engine command is given: core never imports
+the GUI.
 
 Heavy imports (torch, Qt) happen inside each command, so ``octguard --help``
 and the viewer's first window come up fast.
@@ -176,19 +178,11 @@ def cmd_evaluate(args) -> int:
     return evaluate_main(args)
 
 
-def cmd_view(args) -> int:
-    from app.main import run
-
-    argv = list(args.paths)
-    if args.model:
-        argv += ["--model", args.model]
-    return run(argv + list(args.rest))
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="octguard", description=(
         "OCT B-scan classifier with an adversarial-input gate. "
-        "Run without a command to start the viewer. Demonstration software: not for clinical use."))
+        "Run `octguard` or `octguard view [PATH...]` to start the viewer. "
+        "Demonstration software: not for clinical use."))
     sub = p.add_subparsers(dest="command")
 
     pr = sub.add_parser("predict", help="classify scans and report the gate's verdict")
@@ -237,25 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_args(ev)
     ev.set_defaults(func=cmd_evaluate)
 
-    vi = sub.add_parser("view", help="start the viewer")
-    vi.add_argument("paths", nargs="*")
-    vi.add_argument("--model")
-    vi.add_argument("rest", nargs=argparse.REMAINDER)
-    vi.set_defaults(func=cmd_view)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in _COMMANDS and argv[0] not in ("-h", "--help"):
-        # `octguard` alone, or `octguard FILE...`, opens the viewer
-        from app.main import run
-        return run(argv)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `octguard predict ... | head`
+        sys.stderr.close()
+        return EXIT_OK
 
 
-_COMMANDS = ("predict", "attack", "samples", "split", "train", "evaluate", "view")
+COMMANDS = ("predict", "attack", "samples", "split", "train", "evaluate")
 
 if __name__ == "__main__":
     sys.exit(main())

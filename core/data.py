@@ -111,6 +111,9 @@ def make_split(items: list[Item], seed: int = 0, ratios=(4, 1, 1), calib_fractio
     for c in range(len(CLASSES)):
         patients = sorted(p for p, k in main_class.items() if k == c)
         rng.shuffle(patients)
+        # big patients first (stable after the shuffle), so the small ones can
+        # even out the parts at the end, as in greedy bin packing
+        patients.sort(key=lambda p: -len(by_patient[p]))
         total = sum(len(by_patient[p]) for p in patients)
         filled = {k: 0 for k in SPLIT_PARTS}
         for p in patients:

@@ -35,6 +35,7 @@ class TrainConfig:
     init: str = ""                  # model dir to start from (fine-tuning)
     init_weights: str = ""          # local torchvision ResNet-18 safetensors (e.g. ImageNet)
     ema: float = 0.0                # weight averaging decay; 0 disables
+    bn_recalibrate: bool = True     # exact BatchNorm statistics on clean training images at the end
     select: str = "last"            # last | best (by clean accuracy on the calib part)
     gate_components: int = 1
     gate_covariance: str = "full"

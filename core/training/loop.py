@@ -82,6 +82,47 @@ def extract_features(model, images_u8, channels, device, batch=64) -> np.ndarray
     return torch.cat(feats).numpy()
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(model, images_u8, channels, device, batch=64) -> None:
+    """Re-estimate BatchNorm running statistics as exact averages over the
+    clean training images. With few steps per epoch (small data) or with
+    averaged weights, the running estimates lag the weights and eval-mode
+    predictions suffer; a pass over the data fixes that."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns or not len(images_u8):
+        return
+    saved = [(m.momentum, m.training) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+        m.train()
+    for i in range(0, len(images_u8), batch):
+        x = as_float(images_u8[i:i + batch], channels, device)
+        if len(x) > 1:
+            model(x)
+    for m, (mom, tr) in zip(bns, saved):
+        m.momentum = mom
+        m.train(tr)
+
+
+def _subset(items, n: int, seed: int):
+    """At most n items (all when n is 0), dealt round-robin over classes so a
+    small subset still holds every class."""
+    if not n or n >= len(items):
+        return items
+    gen = torch.Generator().manual_seed(seed)
+    by_class: dict[int, list] = {}
+    for i in torch.randperm(len(items), generator=gen).tolist():
+        by_class.setdefault(items[i].label, []).append(items[i])
+    queues = [by_class[c] for c in sorted(by_class)]
+    out = []
+    while len(out) < n:
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop())
+    return out
+
+
 def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
     if cfg.schedule == "constant":
         return cfg.lr
@@ -117,16 +158,15 @@ def train(cfg: TrainConfig, progress: Progress | None = None, log=print) -> Path
     items = index_dataset(cfg.data)
     split = read_split(cfg.split)
     parts = split_items(items, split)
-    labeled = parts["labeled"][: cfg.limit or None]
+    labeled = _subset(parts["labeled"], cfg.limit, cfg.seed)
     say(f"decoding {len(labeled)} labeled, {len(parts['unlabeled'])} unlabeled, "
         f"{len(parts['calib'])} calibration scans at {cfg.input_size} px")
     lab_x, lab_y = decode_items(labeled, cfg.input_size, progress, on_error=lambda e: say(f"skipped {e}"))
     unl_x = None
     if cfg.method == "ssat":
-        unlabeled = parts["unlabeled"][: (cfg.limit // 4 or None) if cfg.limit else None]
+        unlabeled = _subset(parts["unlabeled"], cfg.limit // 4, cfg.seed)
         unl_x, _ = decode_items(unlabeled, cfg.input_size, progress)  # labels never used
-    cal_items = parts["calib"][: cfg.limit // 4 or None] if cfg.limit else parts["calib"]
-    cal_x, cal_y = decode_items(cal_items, cfg.input_size, progress)
+    cal_x, cal_y = decode_items(_subset(parts["calib"], cfg.limit // 4, cfg.seed), cfg.input_size, progress)
 
     # -- model -------------------------------------------------------------
     if cfg.init:
@@ -288,7 +328,13 @@ def train(cfg: TrainConfig, progress: Progress | None = None, log=print) -> Path
     final = ema if ema is not None else model
     if cfg.select == "best" and best_state is not None:
         final.load_state_dict(best_state)
+    if cfg.bn_recalibrate:
+        recalibrate_batchnorm(final, lab_x, channels, device)
     final.eval()
+    if len(cal_x):
+        history[-1]["calib_acc_final"] = float(
+            (predict_images(final, cal_x, channels, device) == cal_y).float().mean())
+        say(f"calibration-part accuracy of the final model: {history[-1]['calib_acc_final']:.3f}")
     # -- gate: fitted on clean training features, calibrated on held-out clean
     say("fitting the detection gate")
     z_train = extract_features(final, lab_x, channels, device)
@@ -309,7 +355,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, log=print) -> Path
         "trained_on": {"labeled": len(lab_x), "unlabeled": 0 if unl_x is None else len(unl_x),
                        "calib": len(cal_x)},
         "selected_epoch": best[1] if cfg.select == "best" else len(history),
-        "calib_accuracy": history[-1]["calib_acc"] if history else None,
+        "calib_accuracy": history[-1].get("calib_acc_final") if history else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"platform": platform.platform(), "device": str(device),
                     "torch": torch.__version__, "world_size": world},

@@ -1,0 +1,112 @@
+"""Training end to end on a tiny synthetic dataset: every method writes a
+loadable model directory, checkpoints resume, and DDP runs under gloo."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core import CLASSES
+from core.data import index_dataset, make_split, write_split
+from core.model_store import load_model_dir
+from core.training import TrainConfig, train
+from core.training.loop import fgsm_examples
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """Four visibly different classes (a bright band at a class-specific
+    height), Kermany file names, 10 patients x 2 scans per class."""
+    root = tmp_path_factory.mktemp("oct")
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(CLASSES):
+        d = root / "train" / name
+        d.mkdir(parents=True)
+        for pid in range(10):
+            for k in range(2):
+                img = rng.uniform(0, 60, (40, 48))
+                img[4 + 8 * c: 10 + 8 * c] += 160
+                Image.fromarray(img.astype(np.uint8)).save(d / f"{name}-{100 * c + pid}-{k + 1}.png")
+    split = make_split(index_dataset(root), seed=0, ratios=(2, 1, 1), calib_fraction=0.25)
+    write_split(split, root / "split.json")
+    return root
+
+
+def _cfg(data, tmp_path, method, **kw):
+    base = dict(method=method, data=str(data), split=str(data / "split.json"), out=str(tmp_path / method),
+                work_dir=str(tmp_path / f"ck-{method}"), input_size=32, batch_size=16, epochs=2,
+                lr=0.01, gate_covariance="lw", threads=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize("method", ["nt", "at", "gce", "ssat"])
+def test_every_method_writes_a_loadable_model(tiny_data, tmp_path, method):
+    out = train(_cfg(tiny_data, tmp_path, method, warmup_epochs=1), log=lambda *a: None)
+    lm = load_model_dir(out, device="cpu", require_gate=True)
+    assert lm.meta["method"] == method and lm.input_size == 32
+    hist = json.loads((out / "history.json").read_text())
+    assert len(hist) == 2 and all(np.isfinite(h["loss"]) for h in hist)
+    if method in ("at", "ssat"):
+        assert hist[-1]["train_adv_acc"] is not None
+    if method == "ssat":
+        assert hist[0]["lambda"] == 0 and hist[1]["lambda"] == 5.0   # warm-up, then the unlabeled term
+
+
+def test_resume_continues_from_the_last_epoch(tiny_data, tmp_path):
+    train(_cfg(tiny_data, tmp_path, "nt", epochs=1), log=lambda *a: None)
+    logs = []
+    out = train(_cfg(tiny_data, tmp_path, "nt", epochs=2, resume=True), log=logs.append)
+    assert any("resumed" in m and "epoch 1" in m for m in logs)
+    hist = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in hist] == [1, 2]
+
+
+def test_fgsm_examples_respect_per_sample_eps():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
+    x = torch.rand(5, 3, 8, 8) * 0.8 + 0.1
+    eps = torch.tensor([0.001, 0.002, 0.003, 0.0, 0.01])
+    adv = fgsm_examples(model, x, torch.zeros(5, dtype=torch.long), eps)
+    linf = (adv - x).abs().flatten(1).max(1).values
+    assert torch.allclose(linf, eps, atol=1e-6)
+
+
+def test_ssat_with_teacher_does_not_collapse(tiny_data, tmp_path):
+    """The collapse the probes saw: lambda = 5 with noisy pseudo-labels drove
+    the model to one class. With a teacher's pseudo-labels it must keep
+    predicting every class."""
+    teacher = train(_cfg(tiny_data, tmp_path, "nt", epochs=4), log=lambda *a: None)
+    out = train(_cfg(tiny_data, tmp_path, "ssat", epochs=2, init=str(teacher),
+                     pseudo_labels="teacher", teacher=str(teacher)), log=lambda *a: None)
+    lm = load_model_dir(out, device="cpu")
+    from core.io import load_scan
+    from core.preprocess import to_tensor
+    files = sorted((tiny_data / "train").rglob("*.png"))
+    x = torch.cat([to_tensor(load_scan(f).frames, 32) for f in files])
+    with torch.no_grad():
+        preds = lm.model(x).argmax(1)
+    labels = torch.tensor([CLASSES.index(f.parent.name) for f in files])
+    assert len(set(preds.tolist())) == 4, f"collapsed to {set(preds.tolist())}"
+    assert (preds == labels).float().mean() >= 0.9
+
+
+@pytest.mark.slow
+def test_ddp_gloo_two_processes(tiny_data, tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "core.cli", "train", "--method", "at", "--data", str(tiny_data),
+           "--split", str(tiny_data / "split.json"), "--out", str(tmp_path / "ddp"),
+           "--work-dir", str(tmp_path / "ck"), "--input-size", "32", "--batch-size", "8",
+           "--epochs", "1", "--gate-covariance", "lw", "--threads", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lm = load_model_dir(tmp_path / "ddp", device="cpu")
+    assert lm.meta["machine"]["world_size"] == 2
