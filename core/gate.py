@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -141,15 +143,16 @@ class GaussianGate:
     # -- storage ---------------------------------------------------------
     def save(self, directory: str | Path, classifier_sha256: str) -> None:
         directory = Path(directory)
-        np.savez(directory / "gate.npz", classes=self.classes_, weights=self.weights_,
-                 means=self.means_, precisions_cholesky=self.precisions_cholesky_,
-                 offset=self.offset_)
+        arrays = dict(classes=self.classes_, weights=self.weights_, means=self.means_,
+                      precisions_cholesky=self.precisions_cholesky_, offset=self.offset_)
+        _atomic_write(directory / "gate.npz", lambda f: np.savez(f, **arrays))
         meta = {"format": GATE_FORMAT, "n_components": self.n_components,
                 "covariance_type": self.covariance_type, "reg_covar": self.reg_covar,
                 "rejection_rate": self.rejection_rate, "random_state": self.random_state,
                 "classifier_sha256": classifier_sha256,
                 "npz_sha256": sha256_file(directory / "gate.npz")}
-        (directory / "gate.json").write_text(json.dumps(meta, indent=2))
+        _atomic_write(directory / "gate.json",
+                      lambda f: f.write(json.dumps(meta, indent=2).encode("utf-8")))
 
     @classmethod
     def load(cls, directory: str | Path, classifier_sha256: str) -> "GaussianGate":
@@ -192,6 +195,19 @@ def _precision_cholesky(cov: np.ndarray) -> np.ndarray:
 
     chol = np.linalg.cholesky(cov)
     return solve_triangular(chol, np.eye(len(cov)), lower=True).T
+
+
+def _atomic_write(path: Path, write) -> None:
+    """``write(binary_file)`` into a temp file, then rename over ``path``, so a
+    failed save leaves the previous gate whole."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def sha256_file(path: str | Path) -> str:

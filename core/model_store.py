@@ -70,7 +70,15 @@ def save_model_dir(directory: str | Path, model: OCTClassifier, meta: dict,
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in model.state_dict().items()}
-    save_file(state, str(directory / "weights.safetensors"))
+    # temp file + rename: a failed save must not destroy the weights already there
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".weights.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(state, tmp)
+        os.replace(tmp, directory / "weights.safetensors")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     sha = sha256_file(directory / "weights.safetensors")
     meta = {"format": MODEL_FORMAT, "classes": list(CLASSES), "in_channels": model.in_channels,
             **meta, "weights_sha256": sha, "dtype": "float16" if half else "float32"}
@@ -101,6 +109,11 @@ def verify_manifest(directory: Path) -> None:
     for required in ("weights.safetensors", "model.json"):
         if required not in files:
             raise ModelError(f"{directory}: manifest does not list {required}")
+    # a gate added after the manifest was written would load unchecked
+    for optional in ("gate.json", "gate.npz"):
+        if (directory / optional).exists() and optional not in files:
+            raise ModelError(f"{directory}: {optional} is not listed in the manifest; "
+                             "refusing to load it")
     for name, digest in files.items():
         p = directory / name
         if Path(name).name != name or not p.is_file():
