@@ -176,6 +176,7 @@ def attack_row(attack: str, budget: float, y: np.ndarray, clean: Outcome, adv: O
     n = len(y)
     adv_ok = adv.pred == y
     success = ~adv_ok
+    flipped = success & (clean.pred == y)
     key = "c" if attack == "cw" else "eps"
     row = {
         "attack": attack, key: budget, "n": int(n),
@@ -183,10 +184,15 @@ def attack_row(attack: str, budget: float, y: np.ndarray, clean: Outcome, adv: O
         "n_success": int(success.sum()),
         "n_success_per_class": {c: int(success[y == i].sum()) for i, c in enumerate(classes)},
         # attacks that flipped a correct clean prediction (the rest were wrong already)
-        "n_flipped": int((success & (clean.pred == y)).sum()),
+        "n_flipped": int(flipped.sum()),
         "mean_l2": float(adv.l2.mean()) if adv.l2 is not None and n else None,
         "mean_l2_success": float(adv.l2[success].mean()) if adv.l2 is not None and success.any() else None,
         "median_l2_success": float(np.median(adv.l2[success])) if adv.l2 is not None and success.any() else None,
+        # distances of the attacks that flipped a correct prediction: the
+        # successes on images f already got wrong cost nothing (C&W returns
+        # those almost unchanged), so they would drag the L2 toward 0
+        "median_l2_flipped": float(np.median(adv.l2[flipped])) if adv.l2 is not None and flipped.any() else None,
+        "mean_l2_flipped": float(adv.l2[flipped].mean()) if adv.l2 is not None and flipped.any() else None,
         "max_linf": float(adv.linf.max()) if adv.linf is not None and n else None,
         "seconds": adv.seconds,
         "images_per_second": n / adv.seconds if adv.seconds > 0 else None,
@@ -228,8 +234,8 @@ def attack_row(attack: str, budget: float, y: np.ndarray, clean: Outcome, adv: O
 
 
 def figure4_point(row: dict) -> dict:
-    keep = ("attack", "eps", "c", "n", "accuracy", "n_success", "mean_l2", "mean_l2_success",
-            "median_l2_success", "max_linf")
+    keep = ("attack", "eps", "c", "n", "accuracy", "n_success", "n_flipped", "mean_l2", "mean_l2_success",
+            "median_l2_success", "mean_l2_flipped", "median_l2_flipped", "max_linf")
     return {k: row[k] for k in keep if k in row}
 
 
@@ -237,5 +243,5 @@ def clean_as_point(attack: str, y: np.ndarray, clean: Outcome, cfg: EvalConfig) 
     """The eps 0 point of an L-inf attack whose eps ball is a single point."""
     ok = clean.pred == y
     return {"attack": attack, "eps": 0.0, "n": int(len(y)), "accuracy": ci(lambda i: ok[i].mean(), len(y), cfg),
-            "n_success": int((~ok).sum()), "mean_l2": 0.0, "mean_l2_success": None,
-            "median_l2_success": None, "max_linf": 0.0, "from_clean": True}
+            "n_success": int((~ok).sum()), "n_flipped": 0, "mean_l2": 0.0, "mean_l2_success": None,
+            "median_l2_success": None, "mean_l2_flipped": None, "median_l2_flipped": None, "max_linf": 0.0, "from_clean": True}

@@ -201,7 +201,8 @@ def markdown(r: dict) -> str:
           f"- Attacks: {', '.join(s['attacks'])}; PGD {s['pgd_steps']} steps, step eps/4, random start; "
           f"C&W L2 {s['cw_steps']} Adam steps, lr {s['cw_lr']}, kappa 0, c in {s['cw_c']}; "
           f"adaptive PGD gate weight {s['gate_weight']}. All white-box on the evaluated model, at its own "
-          f"input size; adversarial images are float (not rounded to 8 bits).",
+          f"input size, perturbing the model's input tensor (grey replicated to its channels first); adversarial "
+          f"images are float (not rounded to 8 bits).",
           f"- Risk weights r_cln_prd {s['risk_weights']['r_cln_prd']}, r_cln_uad {s['risk_weights']['r_cln_uad']}, "
           f"r_adv_prd {s['risk_weights']['r_adv_prd']}; intervals are 95% percentile bootstrap over test "
           f"images ({s['n_boot']} resamples, clean image and its attack resampled together).",
@@ -247,10 +248,11 @@ def markdown(r: dict) -> str:
             for m in models:
                 by = {p["c"]: p for p in m["figure4"].get("cw", [])}
                 rows.append([m["model"]["name"]] + [
-                    f"{by[b]['n_success']} / {by[b]['n']}, L2 {_f(by[b]['median_l2_success'])}" if b in by else ""
+                    f"{by[b]['n_success']} / {by[b]['n']} ({by[b]['n_flipped']} flipped), "
+                    f"L2 {_f(by[b]['median_l2_flipped'])}" if b in by else ""
                     for b in budgets])
-            L += ["C&W successful attacks / N and median L2 of the successful ones (pixel units; the image "
-                  "has C x H x W values):", ""]
+            L += ["C&W successful attacks / N (of which flipped a correct clean prediction) and the median L2 "
+                  "of the flipping ones, in [0, 1] pixel units over all C x H x W values:", ""]
             L += _table(["model"] + [f"c {b:g}" for b in budgets], rows)
     L += ["C&W is run at fixed c (no binary search, as the paper states one constant), so its panel plots "
           "accuracy against c; each successful example is the smallest-L2 one found, and its L2 is reported.",

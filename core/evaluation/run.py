@@ -166,8 +166,8 @@ def main(args) -> int:
         split = read_split(split_path)
         items = limit_items(evaluation_items(args.data, split, args.audit), args.limit, args.seed)
         models = [load_model_dir(d, device=device) for d in args.models]
-    except (ModelError, ValueError, FileNotFoundError, OSError, KeyError) as exc:
-        _err(str(exc))
+    except (ModelError, ValueError, FileNotFoundError, OSError, KeyError, RuntimeError) as exc:
+        _err(str(exc))  # RuntimeError: torch.device("nonsense")
         return EXIT_USAGE
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -204,6 +204,7 @@ def main(args) -> int:
         _err(f"evaluation failed: {exc}")
         return EXIT_USAGE
     bar.close()
+    bar.note("writing the report" + (" (t-SNE first)" if cfg.tsne else ""))
 
     from .report import PAPER, write_outputs
     counts = {}
@@ -227,7 +228,8 @@ def main(args) -> int:
             "cw_lr": cfg.cw_lr, "cw_kappa": 0.0, "gate_weight": cfg.gate_weight,
             "risk_weights": {"r_cln_prd": cfg.r_cln_prd, "r_cln_uad": cfg.r_cln_uad, "r_adv_prd": cfg.r_adv_prd},
             "n_boot": cfg.n_boot, "batch_size": cfg.batch_size, "tsne": cfg.tsne,
-            "adversarial_images": "float32, not rounded to 8 bits",
+            "adversarial_images": "float32, not rounded to 8 bits; perturbed in the model's input space "
+                                  "(each of its C channels, grey replicated to C before the attack)",
         },
         "machine": machine_info(device),
         "paper": PAPER,

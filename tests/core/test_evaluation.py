@@ -67,7 +67,7 @@ def models(dataset, tmp_path_factory):
     by_rel = {i.rel: i for i in index_dataset(root)}
     train = [by_rel[r] for r in split["parts"]["labeled"]]
     base = tmp_path_factory.mktemp("models")
-    return [_model_dir(base / "nt32", train, 32, 0), _model_dir(base / "at48", train, 48, 1)]
+    return [_model_dir(base / "nt32", train, 32, 0), _model_dir(base / "at40", train, 40, 1)]
 
 
 def _evaluate(dataset, models, out, *extra) -> int:
@@ -97,7 +97,7 @@ def test_report_structure_and_files(report, dataset):
     # --limit 3 per class, drawn from the test part only
     test_counts = split["counts"]["test"]
     assert r["data"]["per_class"] == {c: min(3, n) for c, n in test_counts.items() if n}
-    assert [m["model"]["input_size"] for m in r["models"]] == [32, 48]
+    assert [m["model"]["input_size"] for m in r["models"]] == [32, 40]
     for m in r["models"]:
         assert set(m) >= {"clean", "figure4", "table1", "table2", "adaptive", "model"}
         assert m["table1"]["eps"] == 0.01 and set(m["table1"]["gate"]["auprc"]) == set(CLASSES)
@@ -125,7 +125,7 @@ def test_eps_zero_reproduces_clean_accuracy(report):
 
 def test_attacks_run_at_each_models_own_input_size(report):
     """FGSM moves every pixel by eps (images stay inside (0, 1)), so its L2
-    is eps * size: the 48 px model must have been attacked at 48 px."""
+    is eps * size: the 40 px model must have been attacked at 48 px."""
     _, r = report
     for m in r["models"]:
         p = next(p for p in m["figure4"]["fgsm"] if p["eps"] == 0.01)
@@ -176,6 +176,20 @@ def test_bad_inputs_give_a_message_not_a_traceback(dataset, models, tmp_path, ca
     assert cli_main(["evaluate", "--models", str(models[0]), "--data", str(root), "--split",
                      str(tmp_path / "missing.json"), "--out", str(tmp_path / "o2")]) == 2
     assert not (tmp_path / "o2" / "report.json").exists()
+
+
+def test_model_without_gate_reports_risk_without_gate_only(dataset, models, tmp_path):
+    from core.model_store import load_model_dir
+    lm = load_model_dir(models[0], device="cpu")
+    bare = tmp_path / "bare"
+    save_model_dir(bare, lm.model, {"name": "bare", "method": "nt", "input_size": 32})
+    assert _evaluate(dataset, [bare], tmp_path / "out", "--attacks", "pgd,adaptive", "--eps", "0.01",
+                     "--table-eps", "0.01", "--pgd-steps", "1", "--limit", "1", "--no-tsne") == 0
+    m = json.loads((tmp_path / "out" / "report.json").read_text())["models"][0]
+    assert m["clean"]["gate"] is None and m["adaptive"] == [] and any("no gate" in n for n in m["notes"])
+    row = m["table2"][0]
+    assert row["gate"] is None and row["risk"]["r_fg"] is None
+    assert row["risk"]["R_f"] == row["risk"]["n_cln_inc_f"] + row["n_success"]
 
 
 def test_plotter_ticks_and_drawing():
