@@ -128,9 +128,11 @@ class ImageView(QWidget):
 
     def _update_scale_bar(self) -> None:
         if self.scale_bar is not None:
-            self.scale_bar.setParentItem(None)
-            self.graphics.scene().removeItem(self.scale_bar)
-            self.scale_bar = None
+            bar, self.scale_bar = self.scale_bar, None
+            # pyqtgraph's ScaleBar.setParentItem(None) raises "Cannot anchor";
+            # removing it from the scene detaches it as well
+            if bar.scene() is not None:
+                bar.scene().removeItem(bar)
         if self.frames is None or not self.pixel_spacing:
             return
         col_mm = float(self.pixel_spacing[1])
