@@ -92,8 +92,15 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
             continue
         res, err = None, None
         if analyzer is not None:
+            # per-batch progress inside a volume: the bar moves, and a cancel
+            # stops mid-volume instead of after it (and before the window's
+            # close gives up waiting)
+            inner = Progress(lambda f, m, i=i, p=p: progress.update(
+                (i + f) / max(n, 1), f"{i + 1} of {n}: {p.name}, {m}"))
             try:
-                res = apply_threshold_override(analyzer.analyze(scan), override)
+                res = apply_threshold_override(analyzer.analyze(scan, inner), override)
+            except Cancelled:
+                raise
             except (OCTGuardError, RuntimeError, ValueError) as exc:
                 err = f"analysis failed: {exc}"
         partial(FolderItem(i, p, thumbnail(scan), res, err))
