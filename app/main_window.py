@@ -23,6 +23,7 @@ from core.scan import Scan
 
 from . import jobs, theme
 from .analysis_panel import AnalysisPanel
+from .demo import DemoMode
 from .folder_panel import FolderPanel
 from .image_view import ImageView
 from .metadata_panel import MetadataPanel
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_statusbar()
+        self.demo = DemoMode(self)
         self._update_actions()
 
     # ------------------------------------------------------------------ build
@@ -471,7 +473,7 @@ class MainWindow(QMainWindow):
     def is_settled(self) -> bool:
         """Nothing loading or analysing (used by --screenshot and tests)."""
         return (self.model_state != "loading" and not self._analysis_pending
-                and self.runner.is_idle())
+                and self.runner.is_idle() and not self.demo.busy())
 
     # ----------------------------------------------------------- model menu
     def choose_model_dir(self) -> None:
@@ -642,7 +644,7 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self.runner.shutdown(3000):
+        if not (self.runner.shutdown(3000) & self.demo.shutdown(3000)):
             log.warning("background work still running at exit")
         self._save_settings()
         super().closeEvent(event)

@@ -1,0 +1,288 @@
+"""Demo mode: perturb the open scan live and show the risk, and the defence.
+
+``DemoMode(window)`` plugs into the main window through its hooks: a dock
+(``add_panel``), a checkable toolbar/Model-menu action on the D key, and the
+``scan_changed``/``model_changed`` signals. Every control change re-runs the
+attack on its own background runner after a 250 ms pause; starting a run
+cancels the one before. Nothing is ever written to the opened file.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QIODevice, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog
+
+from core.errors import Cancelled
+
+from ..task_runner import TaskRunner
+from . import jobs
+from .panel import DemoPanel
+from .params import DEBOUNCE_MS, DemoParams
+from .views import adversarial_qimage
+
+log = logging.getLogger(__name__)
+
+
+def png_bytes(image) -> bytes:
+    buf = QBuffer()
+    buf.open(QIODevice.WriteOnly)
+    image.save(buf, "PNG")
+    return bytes(buf.data())
+
+
+class DemoMode(QObject):
+    outcome_changed = Signal(object)     # jobs.FrameOutcome or None
+
+    def __init__(self, window, models_root: Path = jobs.REPO_MODELS):
+        super().__init__(window)
+        self.window = window
+        self.models_root = Path(models_root)
+        self.runner = TaskRunner(self, max_threads=1)   # one attack at a time
+        self.params = DemoParams()
+        self.outcome: jobs.FrameOutcome | None = None
+        self.last_error: str | None = None
+        self._models: dict[Path, object] = {}          # other model dirs, loaded once
+        self._loading: set[Path] = set()
+        self.set_dialog = None
+        self._corners = None
+
+        self.panel = DemoPanel()
+        self.dock = window.add_panel(self.panel, "Demo: perturbed images", Qt.BottomDockWidgetArea)
+        self.dock.hide()
+        self.dock.visibilityChanged.connect(self._dock_visibility)
+
+        self.action = QAction("&Demo Mode", window)
+        self.action.setCheckable(True)
+        self.action.setShortcut(QKeySequence("D"))
+        self.action.setToolTip("Demo mode: attack the open scan and see what the detector does (D)")
+        self.action.setStatusTip("Perturb the open scan live (research demonstration)")
+        self.action.toggled.connect(self.set_enabled)
+        window.addAction(self.action)
+        window.toolbar.addAction(self.action)          # after the reserved separator
+        self.set_action = QAction("Run Demo Attack on a &Set…", window)
+        self.set_action.triggered.connect(self.open_set_dialog)
+        menu = window.menus["model"]
+        menu.addSeparator()
+        menu.addActions([self.action, self.set_action])
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.run_now)
+
+        p = self.panel
+        p.controls.changed.connect(self._params_changed)
+        p.controls.layout_changed.connect(p.views.set_mode)
+        p.cancel_button.clicked.connect(self.cancel)
+        p.export_button.clicked.connect(self.export_dialog)
+        p.set_button.clicked.connect(self.open_set_dialog)
+        window.scan_changed.connect(lambda _scan: self.schedule())
+        window.model_changed.connect(self._model_changed)
+        window.image_view.frame_changed.connect(lambda _i: self.schedule())
+        self.refresh_models()
+
+    # ------------------------------------------------------------ state
+    @property
+    def enabled(self) -> bool:
+        return self.action.isChecked()
+
+    def set_enabled(self, on: bool) -> None:
+        if self.action.isChecked() != on:
+            self.action.setChecked(on)        # comes back here through toggled
+            return
+        w = self.window
+        # the demo's own "original" view stands in for the main image view;
+        # giving the bottom-right corner to the right docks lets the demo
+        # take the whole centre column instead of a strip under the docks
+        if on:
+            self._corners = (w.corner(Qt.BottomLeftCorner), w.corner(Qt.BottomRightCorner))
+            w.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+            w.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+            right = [d for d in (w.analysis_dock, w.metadata_dock) if d.isVisible()]
+            widths = [d.width() for d in right]
+            w.image_view.hide()
+            self.dock.show()
+            if right:   # keep the right docks as wide as they were
+                w.resizeDocks(right, widths, Qt.Horizontal)
+            self.schedule(0)
+        else:
+            self.cancel()
+            self.dock.hide()
+            w.image_view.show()
+            if self._corners is not None:
+                w.setCorner(Qt.BottomLeftCorner, self._corners[0])
+                w.setCorner(Qt.BottomRightCorner, self._corners[1])
+
+    def _dock_visibility(self, visible: bool) -> None:
+        # closing the dock by its title bar switches the mode off
+        if not visible and self.enabled and not self.dock.isVisible() \
+                and not self.window.isMinimized() and self.window.isVisible():
+            self.action.setChecked(False)
+
+    def busy(self) -> bool:
+        """A run waiting or running (``--screenshot`` waits for it)."""
+        return self.enabled and (self._timer.isActive() or not self.runner.is_idle()
+                                 or bool(self._loading))
+
+    def set_params(self, params: DemoParams) -> None:
+        self.panel.controls.set_params(params)
+
+    def _params_changed(self, params: DemoParams) -> None:
+        self.params = params
+        self.schedule()
+
+    def _model_changed(self, _loaded) -> None:
+        self.refresh_models()
+        self.schedule()
+
+    def refresh_models(self) -> None:
+        own = self.window.model
+        own_dir = Path(own.directory).resolve() if own is not None else None
+        # models/ and the folder beside the viewer's model (e.g. --model x/ssat finds x/nt)
+        roots = [self.models_root] + ([own_dir.parent] if own_dir is not None else [])
+        dirs, seen = [], {own_dir}
+        for root in roots:
+            for d in jobs.list_models(root):
+                if d.resolve() not in seen:
+                    seen.add(d.resolve())
+                    dirs.append(d)
+        self.panel.controls.set_models(dirs, own.name if own is not None else None)
+        self.params = self.panel.controls.params()
+
+    # ------------------------------------------------------------- runs
+    def schedule(self, delay_ms: int | None = None) -> None:
+        if not self.enabled:
+            return
+        self._timer.start(DEBOUNCE_MS if delay_ms is None else delay_ms)
+
+    def _model_for(self, params: DemoParams):
+        if params.model_dir is None:
+            return self.window.model
+        d = Path(params.model_dir)
+        if d in self._models:
+            return self._models[d]
+        if d not in self._loading:
+            self._loading.add(d)
+            self.runner.start(f"model:{d}", lambda pr, part: jobs.load_model(d, pr, part),
+                              on_done=lambda m: self._model_loaded(d, m),
+                              on_error=lambda exc: self._model_failed(d, exc))
+        self.panel.set_running(False, f"loading {d.name}…")
+        return None
+
+    def _model_loaded(self, d: Path, loaded) -> None:
+        self._loading.discard(d)
+        self._models[d] = loaded
+        self.schedule(0)
+
+    def _model_failed(self, d: Path, exc) -> None:
+        self._loading.discard(d)
+        if not isinstance(exc, Cancelled):
+            self._fail(f"{d.name} could not be loaded: {exc}")
+
+    def run_now(self) -> None:
+        w = self.window
+        if not self.enabled:
+            return
+        if w.scan is None:
+            self.panel.outcome.show_message("Open a scan to start the demo.")
+            return
+        params = self.params
+        if params.model_dir is None and w.model_state == "loading":
+            self.panel.outcome.show_message("Waiting for the model…")
+            return              # model_changed reschedules
+        loaded = self._model_for(params)
+        if loaded is None:
+            if params.model_dir is None:
+                self.panel.outcome.show_message(
+                    "No model to attack: install one under models/ or choose a model folder "
+                    "(Model > Choose Model Folder).")
+            return
+        if params.attack == "adaptive" and loaded.gate is None:
+            self._fail(f"{loaded.name} has no detection gate, so the gate-aware attack does "
+                       "not apply; choose another attack or model.")
+            return
+        i = min(w.image_view.current_frame, w.scan.n_frames - 1)
+        frame, source = w.scan.frames[i], w.scan.source
+        self.panel.set_running(True, f"{params.describe()}…")
+        self.runner.start("attack",
+                          lambda pr, part: jobs.attack_frame(loaded, frame, source, params, pr, part),
+                          on_done=self._done, on_error=self._failed,
+                          on_progress=self.panel.set_progress)
+
+    def cancel(self) -> None:
+        self._timer.stop()
+        if self.runner.running("attack"):
+            self.runner.cancel("attack")
+            self.panel.set_running(False, "Cancelled")
+
+    def _done(self, o: jobs.FrameOutcome) -> None:
+        self.outcome = o
+        self.last_error = None
+        self.panel.views.set_images(o.original, o.adversarial)
+        self.panel.outcome.show_outcome(o)
+        self.panel.export_button.setEnabled(True)
+        self.panel.set_running(False, f"done in {o.seconds:.2f} s")
+        self.outcome_changed.emit(o)
+
+    def _failed(self, exc) -> None:
+        if isinstance(exc, Cancelled):
+            return
+        self._fail(f"The attack failed: {exc}")
+
+    def _fail(self, text: str) -> None:
+        self.last_error = text
+        log.warning(text)
+        self.panel.set_running(False, "")
+        self.panel.outcome.show_message(text)
+
+    # ----------------------------------------------------------- export
+    def export_dialog(self) -> None:
+        if self.outcome is None:
+            return
+        stem = Path(self.window.scan.name).stem if self.window.scan else "scan"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export adversarial image",
+                                              f"{stem}_DEMO_{self.outcome.params.attack}.png",
+                                              "PNG image (*.png)")
+        if path:
+            self.export_adversarial(Path(path))
+
+    def export_adversarial(self, path: Path) -> Path | None:
+        """PNG of the adversarial image with the DEMO banner burnt in."""
+        if self.outcome is None:
+            return None
+        o = self.outcome
+        caption = (f"{o.params.describe()} on {o.model_name}: {o.adv.label} "
+                   f"({'accepted' if o.adv.accepted else 'rejected'}). Not for clinical use.")
+        source = self.window.scan.source if self.window.scan else None
+        if path.suffix.lower() != ".png":
+            path = path.with_suffix(".png")
+        try:
+            out = jobs.write_atomic(path, png_bytes(adversarial_qimage(o.adversarial, caption)),
+                                    protect=source)
+        except OSError as exc:
+            self.window.show_error("Export failed", str(exc))
+            return None
+        self.window.statusBar().showMessage(f"Adversarial image saved to {out}", 5000)
+        return out
+
+    # ------------------------------------------------------------- sets
+    def open_set_dialog(self) -> None:
+        from .risk_dialog import RiskSetDialog
+        if self.set_dialog is None:
+            self.set_dialog = RiskSetDialog(self)
+        self.set_dialog.show()
+        self.set_dialog.raise_()
+
+    def current_model(self):
+        """The model the controls name, or None if it is not loaded yet."""
+        p = self.params
+        return self.window.model if p.model_dir is None else self._models.get(Path(p.model_dir))
+
+    def shutdown(self, wait_ms: int = 3000) -> bool:
+        ok = self.runner.shutdown(wait_ms)
+        if self.set_dialog is not None:
+            ok = self.set_dialog.runner.shutdown(wait_ms) and ok
+        return ok
