@@ -250,7 +250,7 @@ def bar_plot(groups: list[str], values: dict[str, list[float]], title: str, ylab
     all_v = [v for k in names for v in values[k] + (lo or {}).get(k, []) + (hi or {}).get(k, [])
              if v is not None and math.isfinite(v)]
     top = max(all_v) if all_v else 1.0
-    ax = Axes(size, title, "", ylabel, ylim=ylim or (0.0, top * 1.15 if top > 0 else 1.0),
+    ax = Axes(size, title, "", ylabel, ylim=ylim or (0.0, top * 1.35 if top > 0 else 1.0),
               xlim=(-0.5, len(groups) - 0.5))
     d = ax.draw
     # frame with y ticks only; group names as x tick labels
