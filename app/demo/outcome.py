@@ -118,6 +118,8 @@ class OutcomePanel(QWidget):
         lines = [f"{o.params.describe()} on {o.model_name}: {o.seconds:.2f} s",
                  f"largest change {o.linf_grey:.2f} grey levels; "
                  f"{o.changed_fraction:.0%} of pixels moved by ≥ 0.5 level", ref]
+        if o.clean.label != o.reference:
+            lines.append("(the model was already wrong on the clean image)")
         if o.adv_float is not None:
             before = CATEGORY_TEXT[o.category_float].lower()
             lines.append(f"8-bit file: before rounding {o.adv_float.label} ({before}); "

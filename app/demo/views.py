@@ -1,6 +1,6 @@
 """The demo's three images: original, adversarial, and the perturbation on
 a diverging colour map with its scale in grey levels. Side by side or one
-at a time; zoom and pan are linked. Every adversarial picture carries a
+at a time. Every adversarial picture carries a
 "DEMO: perturbed image" banner, on screen and in exports."""
 from __future__ import annotations
 
@@ -64,10 +64,9 @@ class TripleView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.panes = {k: _Pane(k) for k in VIEWS}
-        first = self.panes["original"].view
-        for k in VIEWS[1:]:
-            self.panes[k].view.setXLink(first)
-            self.panes[k].view.setYLink(first)
+        # not range-linked: the perturbation pane is narrower (its colour bar),
+        # and linking both axes of aspect-locked views of different shapes
+        # stretches the pixels
         self.original: np.ndarray | None = None
         self.adversarial: np.ndarray | None = None
         self.scale_grey = 1.0
@@ -117,7 +116,8 @@ class TripleView(QWidget):
         pert.image.setImage(delta, autoLevels=False, levels=(-self.scale_grey, self.scale_grey))
         pert.colorbar.setLevels((-self.scale_grey, self.scale_grey))
         if first:
-            self.panes["original"].view.autoRange(padding=0.01)
+            for p in self.panes.values():
+                p.view.autoRange(padding=0.01)
 
 
 def adversarial_qimage(adversarial: np.ndarray, caption: str, min_size: int = 512) -> QImage:
