@@ -239,6 +239,17 @@ def figure4_point(row: dict) -> dict:
     return {k: row[k] for k in keep if k in row}
 
 
+def summary_row(row: dict) -> dict:
+    """Risk, gate AUPRC and accuracy of one attack run, for the all-attacks
+    table (the model card reports FGSM and C&W risk too, not only PGD)."""
+    g = row.get("gate") or {}
+    return {"attack": row["attack"], "budget": row.get("eps", row.get("c")),
+            "budget_kind": "c" if row["attack"] == "cw" else "eps",
+            "accuracy": row["accuracy"], "n_success": row["n_success"], "n": row["n"],
+            "r_f": row["r_f"], "r_fg": row.get("r_fg"), "auprc_average": g.get("auprc_average"),
+            "categories": g.get("categories"), "median_l2_flipped": row.get("median_l2_flipped")}
+
+
 def clean_as_point(attack: str, y: np.ndarray, clean: Outcome, cfg: EvalConfig) -> dict:
     """The eps 0 point of an L-inf attack whose eps ball is a single point."""
     ok = clean.pred == y

@@ -315,6 +315,21 @@ def markdown(r: dict) -> str:
     L += _table(header + ["paper"], rows) if rows else ["Not run.", ""]
     if r["figures"].get("adaptive"):
         L += [f"![Adaptive risk]({r['figures']['adaptive']})", ""]
+    L += ["## Every attack run: risk and gate AUPRC", "",
+          "Risk and gate AUPRC for every attack and budget run (FGSM and C&W included), so no attack "
+          "is reported by accuracy alone.", ""]
+    rows = []
+    for m in models:
+        for a in m.get("all_attacks") or []:
+            cats = a.get("categories") or {}
+            rows.append([m["model"]["name"], a["attack"], f"{a['budget_kind']} {a['budget']:g}",
+                         _pct(a["accuracy"]), f"{a['n_success']} / {a['n']}", _num(a["r_f"]), _num(a.get("r_fg")),
+                         _f(a.get("auprc_average")),
+                         (f"{cats.get('rejected', 0)}/{cats.get('accepted_correct', 0)}/{cats.get('accepted_wrong', 0)}"
+                          if cats else "n/a")])
+    L += _table(["model", "attack", "budget", "accuracy under attack [CI]", "successful", "r(f) [CI]",
+                 "r(f,g) [CI]", "gate AUPRC avg", "adv rejected/accepted right/accepted wrong"], rows) \
+        if rows else ["Not run.", ""]
     L += ["## Figure 1: t-SNE of penultimate features", ""]
     if r["figures"].get("figure1"):
         L += ["Clean (dots) and PGD adversarial (crosses) features embedded together, coloured by true class; "

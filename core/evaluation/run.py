@@ -26,7 +26,8 @@ from ..errors import ModelError, ScanError
 from ..progress import Progress
 from ..training.images import decode_items
 from ..training.progress_bar import ProgressBar
-from .protocol import EvalConfig, attack_row, clean_as_point, clean_section, figure4_point, run_pass
+from .protocol import (EvalConfig, attack_row, clean_as_point, clean_section, figure4_point, run_pass,
+                       summary_row)
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 AUDIT_LABEL = "final audit figures, evaluated once"
@@ -133,6 +134,7 @@ def evaluate_model(lm, images_u8: torch.Tensor, labels: torch.Tensor, cfg: EvalC
         in_table = attack in ("pgd", "adaptive") and budget in cfg.table_eps
         row = attack_row(attack, budget, y, clean, adv, classes, cfg, lm.gate, with_auprc_ci=in_table)
         row["attack_repr"] = repr(atk)
+        result.setdefault("all_attacks", []).append(summary_row(row))
         if attack == "cw" or (attack in fig4 and budget in cfg.eps):
             fig4[attack].append(figure4_point(row))
         if in_table:
