@@ -172,6 +172,26 @@ def cmd_train(args) -> int:
     return EXIT_OK
 
 
+def cmd_fit_gate(args) -> int:
+    from .training.gate_fit import refit_model_gate
+
+    gate = refit_model_gate(args.model, args.data, args.split, n_components=args.components,
+                            covariance=args.covariance, reg_covar=args.reg_covar,
+                            rejection_rate=args.rejection_rate)
+    print(f"refitted the gate of {args.model}: {gate.covariance_type}, {gate.n_components} component(s), "
+          f"thresholds {', '.join(f'{t:.1f}' for t in gate.offset_)}")
+    return EXIT_OK
+
+
+def cmd_model_card(args) -> int:
+    from .model_card import write_card
+
+    path = write_card(args.model, args.report, args.reproduce, args.audit_report,
+                      Path(args.notes).read_text() if args.notes else "")
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def cmd_evaluate(args) -> int:
     from .evaluation.run import main as evaluate_main
 
@@ -226,6 +246,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(tr)
     tr.set_defaults(func=cmd_train)
 
+    fg = sub.add_parser("fit-gate", help="refit the detection gate of a model directory")
+    fg.add_argument("model")
+    fg.add_argument("--data", required=True)
+    fg.add_argument("--split", required=True)
+    fg.add_argument("--covariance", choices=["full", "diag", "lw"], default="full")
+    fg.add_argument("--components", type=int, default=1)
+    fg.add_argument("--reg-covar", type=float, default=1e-3)
+    fg.add_argument("--rejection-rate", type=float, default=0.05)
+    fg.set_defaults(func=cmd_fit_gate)
+
+    mc = sub.add_parser("model-card", help="write MODEL_CARD.md from evaluation reports")
+    mc.add_argument("model")
+    mc.add_argument("--report", required=True, help="report.json of the split's test part")
+    mc.add_argument("--audit-report", help="report.json of the final audit run")
+    mc.add_argument("--reproduce", nargs="+", required=True, help="command lines that reproduce the figures")
+    mc.add_argument("--notes", help="Markdown file: how the model treats phantoms and other inputs")
+    mc.set_defaults(func=cmd_model_card)
+
     ev = sub.add_parser("evaluate", help="the paper's figures and tables for one or more models")
     from .evaluation.options import add_evaluate_args
     add_evaluate_args(ev)
@@ -244,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-COMMANDS = ("predict", "attack", "samples", "split", "train", "evaluate")
+COMMANDS = ("predict", "attack", "samples", "split", "train", "fit-gate", "evaluate", "model-card")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -34,12 +34,13 @@ import torch.nn.functional as F
 from .. import CLASSES
 from ..classifier import build_classifier
 from ..data import index_dataset, read_split, split_items
-from ..gate import GaussianGate, sha256_file
+from ..gate import sha256_file
 from ..model_store import load_model_dir, save_model_dir
 from ..progress import Progress
 from .augment import augment_batch
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .gate_fit import fit_gate
 from .images import as_float, decode_items
 from .losses import gce_objective
 from .progress_bar import ProgressBar
@@ -337,12 +338,9 @@ def train(cfg: TrainConfig, progress: Progress | None = None, log=print) -> Path
         say(f"calibration-part accuracy of the final model: {history[-1]['calib_acc_final']:.3f}")
     # -- gate: fitted on clean training features, calibrated on held-out clean
     say("fitting the detection gate")
-    z_train = extract_features(final, lab_x, channels, device)
-    gate = GaussianGate(cfg.gate_components, cfg.gate_covariance, cfg.gate_reg_covar,
-                        cfg.gate_rejection_rate, cfg.seed).fit(z_train, lab_y.numpy())
-    if len(cal_x):
-        gate.calibrate(extract_features(final, cal_x, channels, device),
-                       predict_images(final, cal_x, channels, device).numpy())
+    gate = fit_gate(final, lab_x, lab_y, cal_x, device, n_components=cfg.gate_components,
+                    covariance=cfg.gate_covariance, reg_covar=cfg.gate_reg_covar,
+                    rejection_rate=cfg.gate_rejection_rate, seed=cfg.seed)
     n_real = len(lab_x) + (len(unl_x) if unl_x is not None else 0)
     meta = {
         "name": cfg.name or out.name,

@@ -1,0 +1,41 @@
+"""Fit the detection gate for a trained classifier.
+
+Fitted on the penultimate features of *clean* labeled training scans and
+calibrated on the held-out clean ``calib`` part of the split: thresholds set
+on the fitting scans themselves would be far too optimistic (with fewer scans
+than feature dimensions, in-sample likelihoods are inflated).
+``octguard fit-gate`` refits the gate of an existing model directory, e.g.
+with another covariance type, without retraining the classifier.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..data import index_dataset, read_split, split_items
+from ..gate import GaussianGate
+from ..model_store import load_model_dir, write_manifest
+from .images import decode_items
+
+
+def fit_gate(model, lab_x, lab_y, cal_x, device, *, n_components=1, covariance="full",
+             reg_covar=1e-3, rejection_rate=0.05, seed=0) -> GaussianGate:
+    from .loop import extract_features, predict_images
+
+    channels = model.in_channels
+    gate = GaussianGate(n_components, covariance, reg_covar, rejection_rate, seed).fit(
+        extract_features(model, lab_x, channels, device), lab_y.numpy())
+    if len(cal_x):
+        gate.calibrate(extract_features(model, cal_x, channels, device),
+                       predict_images(model, cal_x, channels, device).numpy())
+    return gate
+
+
+def refit_model_gate(model_dir: str | Path, data: str, split_path: str, **options) -> GaussianGate:
+    lm = load_model_dir(model_dir, device="cpu")
+    parts = split_items(index_dataset(data), read_split(split_path))
+    lab_x, lab_y = decode_items(parts["labeled"], lm.input_size)
+    cal_x, _ = decode_items(parts["calib"], lm.input_size)
+    gate = fit_gate(lm.model, lab_x, lab_y, cal_x, lm.device, **options)
+    gate.save(lm.directory, lm.weights_sha256)
+    write_manifest(lm.directory)
+    return gate
