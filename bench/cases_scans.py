@@ -1,0 +1,117 @@
+"""Opening and analysing scans: what a user waits for after a click.
+
+- load + preprocess one scan (JPEG, single-frame DICOM);
+- analyse one scan (load -> preprocess -> classify -> gate) against a bare
+  ResNet-18 forward at batch 1 on the same preprocessed tensor;
+- a folder of 100 scans through the viewer's own folder job against a bare
+  batched forward of the same 100 tensors (contiguous and channels_last);
+- the gate's score per scan.
+"""
+from __future__ import annotations
+
+import torch
+
+from core.analysis import Analyzer
+from core.io import load_scan
+from core.model_store import load_model_dir
+from core.preprocess import to_tensor
+from core.progress import Progress
+
+from .context import Context, row
+from .fixtures import write_dicom, write_jpegs
+from .timing import measure, rate, scale
+
+MS = 1e3
+
+
+def _loaded(ctx: Context):
+    lm = load_model_dir(ctx.model_dir, device=ctx.device, require_gate=True)
+    return lm, Analyzer(lm)
+
+
+def load_preprocess(ctx: Context) -> list[dict]:
+    h, w = ctx.scan_hw
+    jpeg = write_jpegs(ctx.tmp / "one", 1, h, w)[0]
+    dcm = write_dicom(ctx.tmp / "one" / "scan.dcm", 1, h, w)
+    size = load_model_dir(ctx.model_dir, device="cpu").input_size
+    rows = []
+    for kind, path in (("JPEG", jpeg), ("DICOM", dcm)):
+        def run(path=path):
+            return to_tensor(load_scan(path).frames, size, 3)
+        t = measure(run, ctx.repeat, ctx.warmup)
+        rows.append(row("load", f"load + preprocess one {kind} scan ({h}x{w} -> {size} px)",
+                        scale(t, MS), "ms"))
+    return rows
+
+
+def analyse_one(ctx: Context) -> list[dict]:
+    h, w = ctx.scan_hw
+    path = write_jpegs(ctx.tmp / "one", 1, h, w)[0]
+    lm, analyzer = _loaded(ctx)
+    x = to_tensor(load_scan(path).frames, lm.input_size, lm.model.in_channels).to(ctx.device)
+
+    def ours():
+        return analyzer.analyze(load_scan(path))
+
+    @torch.no_grad()
+    def bare():
+        return lm.model(x)
+
+    t_ours = measure(ours, ctx.repeat, ctx.warmup, ctx.device)
+    t_bare = measure(bare, ctx.repeat, ctx.warmup, ctx.device)
+    return [row("analyse", f"analyse one JPEG scan (load -> preprocess -> classify -> gate), "
+                f"{lm.input_size} px", scale(t_ours, MS), "ms",
+                ref_name="bare ResNet-18 forward, batch 1", ref=scale(t_bare, MS), target=1.2)]
+
+
+def folder(ctx: Context) -> list[dict]:
+    from app.jobs import analyze_folder   # the viewer's folder job (no Qt in it)
+
+    n = 20 if ctx.quick else 100
+    h, w = ctx.scan_hw
+    paths = write_jpegs(ctx.tmp / "folder", n, h, w)
+    lm, analyzer = _loaded(ctx)
+    rows_out = []
+
+    def ours():
+        got = []
+        analyze_folder(paths, analyzer, None, Progress(), got.append)
+        assert len(got) == n and all(r.error is None for r in got)
+
+    x = torch.cat([to_tensor(load_scan(p).frames, lm.input_size, lm.model.in_channels)
+                   for p in paths]).to(ctx.device)
+    model = lm.model
+
+    def bare(memory_format, batch=32):
+        @torch.no_grad()
+        def run():
+            for i in range(0, n, batch):
+                model(x[i:i + batch].contiguous(memory_format=memory_format))
+        return run
+
+    repeat = max(3, ctx.repeat // 2)
+    t_ours = measure(ours, repeat, 1, ctx.device)
+    t_cont = measure(bare(torch.contiguous_format), repeat, 1, ctx.device)
+    model.to(memory_format=torch.channels_last)
+    t_cl = measure(bare(torch.channels_last), repeat, 1, ctx.device)
+    model.to(memory_format=torch.contiguous_format)
+    best, best_name = (t_cl, "channels_last") if t_cl["median"] < t_cont["median"] else (t_cont, "contiguous")
+    rows_out.append(row("folder", f"analyse a folder of {n} JPEG scans (viewer's folder job), "
+                        f"{lm.input_size} px", rate(t_ours, n), "scans/s",
+                        ref_name=f"bare forward, batch 32, {best_name} (the faster layout)",
+                        ref=rate(best, n), higher_is_better=True, target=0.8,
+                        extra={"bare_contiguous_scans_per_s": n / t_cont["median"],
+                               "bare_channels_last_scans_per_s": n / t_cl["median"]}))
+    return rows_out
+
+
+def gate_score(ctx: Context) -> list[dict]:
+    lm, _ = _loaded(ctx)
+    gate = lm.gate
+    rows_out = []
+    for n in (1, 100):
+        z = torch.randn(n, 512, dtype=torch.float64).numpy()
+        pred = (torch.arange(n) % len(gate.classes_)).numpy()
+        t = measure(lambda: gate.score_samples(z, pred), ctx.repeat, ctx.warmup)
+        rows_out.append(row("gate", f"gate score per scan (batch of {n})", scale(t, MS / n), "ms"))
+    return rows_out
