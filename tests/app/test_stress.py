@@ -171,3 +171,26 @@ def test_windows_opened_and_closed_mid_work_leak_no_threads(make_window, model_d
         w.open_file(samples_dir / "synthetic-volume.dcm")
         w.close()
         _assert_stopped(w, qtbot)
+
+
+def test_opening_scans_does_not_drain_references_to_none(make_window, model_dirs,
+                                                          samples_dir, qtbot):
+    """PySide6 6.12.0 drops a reference to None on every void Qt call (about
+    540 per opened scan here); at zero the interpreter aborts with
+    'none_dealloc', which took the viewer down after about 300 scans in the
+    memory soak. This catches that class of bug in any C extension we use."""
+    import gc
+    import sys
+
+    files = sorted(samples_dir.iterdir())
+    w = make_window(model_dirs["accept"], [files[0]])
+    gc.collect()
+    before = sys.getrefcount(None)
+    for k in range(20):
+        w.open_file(files[k % len(files)])
+        wait_settled(qtbot, w)
+    gc.collect()
+    lost = before - sys.getrefcount(None)
+    assert lost < 500, (f"{lost} references to None lost over 20 openings: a C extension "
+                        "(PySide6 6.12.0?) decrements None without owning it; the viewer "
+                        "would abort after a few hundred scans")
