@@ -3,7 +3,10 @@
 #
 #   sudo ./install.sh                 # /opt/octguard, /usr/local/bin/octguard, system menu entry
 #   ./install.sh                      # as a normal user: ~/.local/share/octguard, ~/.local/bin
-#   ./install.sh --prefix DIR [--bindir DIR]
+#   ./install.sh --prefix DIR [--bindir DIR] [--datadir DIR] [--no-check]
+#
+# --datadir is where applications/ (menu entry) and icons/ go:
+# /usr/share for root, ~/.local/share otherwise.
 #
 # Installing again replaces the previous version. What was installed is
 # listed in PREFIX/install-manifest.txt, which uninstall.sh reads.
@@ -18,13 +21,15 @@ else
 fi
 CHECK=1
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --prefix) PREFIX=$2; shift 2 ;;
         --prefix=*) PREFIX=${1#*=}; shift ;;
         --bindir) BINDIR=$2; shift 2 ;;
         --bindir=*) BINDIR=${1#*=}; shift ;;
+        --datadir) SHARE=$2; shift 2 ;;
+        --datadir=*) SHARE=${1#*=}; shift ;;
         --no-check) CHECK=0; shift ;;
         -h|--help) usage 0 ;;
         *) echo "install.sh: unknown option $1" >&2; usage 2 ;;
