@@ -4,6 +4,7 @@ bench/results/<machine>-<date>.json and .md, and print the table.
     python -m bench                    # everything (minutes)
     python -m bench --quick            # tiny smoke run (seconds)
     python -m bench --only attacks --only folder
+    python -m bench --profile          # also profile the case with the worst ratio
 """
 from __future__ import annotations
 
@@ -25,9 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, help="timed runs per figure")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     ap.add_argument("--name", help="machine name for the file name")
+    ap.add_argument("--profile", action="store_true",
+                    help="rerun the case with the worst ratio under cProfile; the top "
+                         "functions go into the results and <file>-profile.txt")
     args = ap.parse_args(argv)
     result, json_path, md_path = run_suite(args.only, args.skip, args.quick, args.device,
-                                           args.out, args.name, args.repeat)
+                                           args.out, args.name, args.repeat, args.profile)
     print(md_path.read_text())
     print(f"wrote {json_path} and {md_path}")
     return 1 if result["errors"] else 0

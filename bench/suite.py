@@ -7,7 +7,10 @@ machine and inputs, and the ratio ours / reference is reported.
 """
 from __future__ import annotations
 
+import cProfile
+import io
 import json
+import pstats
 import tempfile
 import time
 import traceback
@@ -37,7 +40,8 @@ CASES = {
 
 def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quick: bool = False,
               device: str | None = None, out_dir: Path = RESULTS, name: str | None = None,
-              repeat: int | None = None, log=print) -> tuple[dict, Path, Path]:
+              repeat: int | None = None, profile: bool = False,
+              log=print) -> tuple[dict, Path, Path]:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     selected = [c for c in CASES if (not only or c in only) and c not in (skip or [])]
     unknown = set(only or []) - set(CASES)
@@ -53,7 +57,7 @@ def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quic
             ctx.repeat, ctx.warmup, ctx.scan_hw, ctx.attack_size, ctx.train_size = 3, 1, (64, 64), 32, 32
         if repeat:
             ctx.repeat = repeat
-        if dev.type == "cuda":
+        if dev.type == "cuda" and not quick:
             ctx.train_steps, ctx.repeat = 20, max(ctx.repeat, 20)
         ctx.model_dir, ctx.model_note = default_or_untrained(tmp, 32 if quick else None)
         ctx.attack_model_dir, ctx.attack_model_note = default_or_untrained(tmp, ctx.attack_size)
@@ -71,6 +75,11 @@ def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quic
                 continue
             rows.extend(got)
             log(f"[bench] {case} done in {time.perf_counter() - t0:.1f} s", flush=True)
+        worst = worst_row(rows)
+        prof = None
+        if profile and worst is not None:
+            log(f"[bench] profiling {worst['case']} (worst ratio: {worst['name']}) ...", flush=True)
+            prof = profile_case(ctx, worst)
     info["load_average_end"] = load_average()
     result = {
         "format": 1,
@@ -85,6 +94,9 @@ def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quic
                      "train_steps_per_epoch": ctx.train_steps, "cases": selected},
         "models": {"default_size": ctx.model_note, "attacks": ctx.attack_model_note},
         "rows": rows,
+        "worst": None if worst is None else {"case": worst["case"], "name": worst["name"],
+                                             "ratio": worst["ratio"], "target": worst["target"]},
+        "profile": None if prof is None else prof["top"],
         "errors": errors,
         "notes": ctx.notes,
     }
@@ -93,7 +105,40 @@ def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quic
     json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
     json_path.write_text(json.dumps(result, indent=1) + "\n")
     md_path.write_text(markdown(result))
+    if prof is not None:
+        (out_dir / f"{stem}-profile.txt").write_text(prof["text"])
     return result, json_path, md_path
+
+
+def shortfall(r: dict) -> float | None:
+    """How far a ratio is from its target (> 1: missed by that factor)."""
+    if r["ratio"] is None or r["target"] is None:
+        return None
+    target = float(r["target"].split()[-1])
+    return target / r["ratio"] if r["higher_is_better"] else r["ratio"] / target
+
+
+def worst_row(rows: list[dict]) -> dict | None:
+    scored = [(shortfall(r), i) for i, r in enumerate(rows) if shortfall(r) is not None]
+    return rows[max(scored)[1]] if scored else None
+
+
+def profile_case(ctx: Context, worst: dict, top: int = 25) -> dict:
+    """Run the worst row's case again under cProfile: the functions it spends
+    its time in, by own time and by cumulative time."""
+    prof = cProfile.Profile()
+    prof.runcall(CASES[worst["case"]], ctx)
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    buf.write(f"profile of case {worst['case']!r}, worst ratio {worst['ratio']:.2f} "
+              f"(target {worst['target']}): {worst['name']}\n")
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:10]
+    total = sum(v[2] for v in stats.stats.values()) or 1.0
+    top_rows = [{"function": f"{Path(f).name}:{line}({fn})", "own_s": v[2], "cumulative_s": v[3],
+                 "share_of_own_time": v[2] / total} for (f, line, fn), v in rows]
+    return {"text": buf.getvalue(), "top": top_rows}
 
 
 def _num(v: float) -> str:
@@ -157,6 +202,14 @@ def markdown(result: dict) -> str:
         lines.append(f"| {name} | {_stat(r['value'], r['unit'])} | {ref} | {ratio} | {target} |")
     lines += ["", "Medians of repeated runs after warm-up; brackets give the interquartile range. "
               "Ratio = ours / reference, both measured in the same run.", ""]
+    if result.get("profile"):
+        w = result["worst"]
+        lines += [f"Worst ratio: {w['name']} ({w['ratio']:.2f}, target {w['target']}). "
+                  "Where its case spends its own time (cProfile, rerun after the timed runs):", ""]
+        for p in result["profile"][:8]:
+            lines.append(f"- `{p['function']}`: {p['own_s']:.2f} s own "
+                         f"({100 * p['share_of_own_time']:.0f}%)")
+        lines.append("")
     for note in result["notes"]:
         lines.append(f"- {note}")
     for case, err in result["errors"].items():

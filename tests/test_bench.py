@@ -20,7 +20,7 @@ def test_summary_statistics_and_rates():
 
 def test_quick_run_writes_json_and_markdown(tmp_path, capsys):
     rc = main(["--quick", "--repeat", "1", "--out", str(tmp_path), "--name", "testbox",
-               "--only", "load", "--only", "analyse", "--only", "gate", "--only", "attacks"])
+               "--only", "load", "--only", "gate", "--only", "attacks"])
     assert rc == 0
     (js,) = tmp_path.glob("testbox-*-quick.json")
     (md,) = tmp_path.glob("testbox-*-quick.md")
@@ -28,9 +28,9 @@ def test_quick_run_writes_json_and_markdown(tmp_path, capsys):
     m = result["machine"]
     for key in ("cpu", "logical_cores", "torch", "device", "load_average_start", "load_average_end"):
         assert m[key] is not None, key
-    assert result["errors"] == {} and result["settings"]["cases"] == ["load", "analyse", "gate", "attacks"]
+    assert result["errors"] == {} and result["settings"]["cases"] == ["load", "gate", "attacks"]
     cases = {r["case"] for r in result["rows"]}
-    assert cases == {"load", "analyse", "gate", "attacks"}
+    assert cases == {"load", "gate", "attacks"}
     for r in result["rows"]:
         v = r["value"]
         assert v["min"] <= v["p25"] <= v["median"] <= v["p75"] <= v["max"]
@@ -48,3 +48,15 @@ def test_quick_run_writes_json_and_markdown(tmp_path, capsys):
 def test_unknown_case_is_refused(tmp_path):
     with pytest.raises(SystemExit):
         main(["--quick", "--only", "nonsense", "--out", str(tmp_path)])
+
+
+def test_worst_row_is_the_one_furthest_from_its_target():
+    from bench.context import row
+    from bench.suite import worst_row
+    s = lambda m: summarize([m])   # noqa: E731
+    rows = [row("a", "time, 1.5x its reference", s(1.5), "ms", ref=s(1.0), target=1.2),
+            row("b", "throughput at half its reference", s(5.0), "/s", ref=s(10.0),
+                higher_is_better=True, target=0.8),
+            row("c", "no target", s(9.0), "ms", ref=s(1.0))]
+    assert [r["met"] for r in rows] == [False, False, None]
+    assert worst_row(rows)["case"] == "b"     # 0.8 / 0.5 = 1.6 beats 1.5 / 1.2 = 1.25
