@@ -78,8 +78,9 @@ def cmd_attack(args) -> int:
     from .errors import OCTGuardError
     from .io import load_scan
     from .preprocess import to_tensor
-    from .writers import write_adversarial
+    from .writers import check_adversarial_path, write_adversarial
 
+    check_adversarial_path(args.out, args.quantize)   # refuse before spending time on the attack
     try:
         scan = load_scan(args.path)
     except (OCTGuardError, OSError) as exc:
@@ -275,11 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    from .errors import OCTGuardError
+
     try:
         return args.func(args)
     except BrokenPipeError:  # e.g. `octguard predict ... | head`
         sys.stderr.close()
         return EXIT_OK
+    except (OCTGuardError, ValueError, OSError) as exc:
+        # users get one line, never a traceback (bad flags, files, data folders)
+        _err(str(exc))
+        return EXIT_USAGE
 
 
 COMMANDS = ("predict", "attack", "samples", "split", "train", "fit-gate", "evaluate", "model-card")

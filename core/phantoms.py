@@ -171,9 +171,10 @@ def _sig(z):
     return 0.5 * (1 + np.tanh(0.5 * z))  # logistic without overflow warnings
 
 
-def write_samples(directory: str | Path, n: int = 2, *, height: int = 496, width: int = 512,
+def write_samples(directory: str | Path, n: int = 2, *, seed: int = 0, height: int = 496, width: int = 512,
                   volume_frames: int = 8) -> list[Path]:
     """Write ``n`` PNG phantoms per class and one OPT DICOM volume; return the paths.
+    ``seed`` shifts every phantom's seed, so seed 0 always gives the same set.
 
     PNGs are 8-bit grey named ``synthetic-<CLASS>-<index>.png`` and carry a
     ``synthetic`` text chunk; the volume is ``synthetic-volume.dcm``.
@@ -186,17 +187,17 @@ def write_samples(directory: str | Path, n: int = 2, *, height: int = 496, width
     paths = []
     for c, label in enumerate(CLASSES):
         for i in range(n):
-            seed = 1000 * (c + 1) + i
-            img = make_phantom(label, seed, height, width)
+            s = 1000 * (c + 1) + i + 100_000 * seed
+            img = make_phantom(label, s, height, width)
             info = PngInfo()
-            info.add_text(SYNTHETIC_TEXT_KEY, f"OCTGuard phantom; class={label}; seed={seed}")
+            info.add_text(SYNTHETIC_TEXT_KEY, f"OCTGuard phantom; class={label}; seed={s}")
             path = directory / f"synthetic-{label}-{i:04d}.png"
             Image.fromarray(to_uint8(img)).save(path, pnginfo=info)
             paths.append(path)
     if volume_frames > 0:
         positions = np.linspace(-1, 1, volume_frames)
-        frames = np.stack([to_uint8(make_phantom("DME", 7, height, width, slice_position=float(p),
-                                                 noise_seed=700 + k))
+        frames = np.stack([to_uint8(make_phantom("DME", 7 + seed, height, width, slice_position=float(p),
+                                                 noise_seed=700 + k + 100_000 * seed))
                            for k, p in enumerate(positions)])
         path = directory / "synthetic-volume.dcm"
         write_opt_dicom(path, frames, SAMPLE_SPACING_MM, slice_spacing_mm=6.0 / max(volume_frames, 1))

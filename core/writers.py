@@ -13,17 +13,23 @@ from pathlib import Path
 import numpy as np
 
 
+def check_adversarial_path(out: str | Path, quantize: bool = False) -> None:
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".tif", ".tiff", ".npy", ".png"):
+        raise ValueError(f"{out.name}: write .tif, .tiff or .npy (float) or .png (8-bit)")
+    if suffix == ".png" and not quantize:
+        raise ValueError(f"{out.name}: a PNG holds 8 bits and would destroy the perturbation; "
+                         "use .tif/.npy, or pass --quantize")
+
+
 def write_adversarial(image: np.ndarray, out: str | Path, quantize: bool = False) -> Path:
     from PIL import Image
 
     out = Path(out)
     suffix = out.suffix.lower()
     arr = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
-    if suffix not in (".tif", ".tiff", ".npy", ".png"):
-        raise ValueError(f"{out.name}: write .tif, .tiff or .npy (float) or .png (8-bit)")
-    if suffix == ".png" and not quantize:
-        raise ValueError(f"{out.name}: a PNG holds 8 bits and would destroy the perturbation; "
-                         "use .tif/.npy, or pass --quantize")
+    check_adversarial_path(out, quantize)
     fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=suffix)
     os.close(fd)
     try:
