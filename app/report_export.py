@@ -3,8 +3,6 @@ result, the model's provenance and "not for clinical use". Both are painted
 by one routine and written to a temp file that is then renamed into place."""
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +10,8 @@ import numpy as np
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QImage, QPageLayout, QPageSize, QPainter,
                            QPdfWriter)
+
+from core.atomic import atomic_path
 
 from . import theme
 from .results import NOT_CLINICAL
@@ -79,13 +79,6 @@ def _paint(p: QPainter, page: QRectF, image: np.ndarray | None, title: str,
                Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignBottom, foot)
 
 
-def _temp_beside(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    return Path(tmp)
-
-
 def export_report(path: str | Path, image: np.ndarray | None, title: str, state: str,
                   body: str, model_line: str) -> Path:
     """Write a .png or .pdf report atomically; raises ExportError."""
@@ -93,35 +86,36 @@ def export_report(path: str | Path, image: np.ndarray | None, title: str, state:
     kind = path.suffix.lower()
     if kind not in (".png", ".pdf"):
         raise ExportError(f"{path.name}: choose a .png or .pdf file name")
-    tmp = _temp_beside(path)
     try:
-        if kind == ".png":
-            img = QImage(*PNG_SIZE, QImage.Format_RGB32)
-            p = QPainter(img)
-            _paint(p, QRectF(0, 0, *PNG_SIZE), image, title, state, body, model_line)
-            p.end()
-            if not img.save(str(tmp), "PNG"):
-                raise ExportError(f"could not write {path}")
-        else:
-            w = QPdfWriter(str(tmp))
-            w.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Landscape,
-                                        QMarginsF(10, 10, 10, 10)))
-            w.setResolution(150)
-            w.setTitle(title)
-            w.setCreator("OCTGuard")
-            p = QPainter()
-            if not p.begin(w):
-                raise ExportError(f"could not write {path}")
-            r = w.pageLayout().paintRectPixels(w.resolution())
-            _paint(p, QRectF(0, 0, r.width(), r.height()), image, title, state, body,
-                   model_line)
-            p.end()
-            del w  # flush and close the file before renaming it
-        if tmp.stat().st_size == 0:
-            raise ExportError(f"could not write {path}")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            _render(tmp, kind, path, image, title, state, body, model_line)
     except OSError as exc:
         raise ExportError(f"could not write {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
+
+
+def _render(tmp: Path, kind: str, path: Path, image, title, state, body, model_line) -> None:
+    if kind == ".png":
+        img = QImage(*PNG_SIZE, QImage.Format_RGB32)
+        p = QPainter(img)
+        _paint(p, QRectF(0, 0, *PNG_SIZE), image, title, state, body, model_line)
+        p.end()
+        if not img.save(str(tmp), "PNG"):
+            raise ExportError(f"could not write {path}")
+    else:
+        w = QPdfWriter(str(tmp))
+        w.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Landscape,
+                                    QMarginsF(10, 10, 10, 10)))
+        w.setResolution(150)
+        w.setTitle(title)
+        w.setCreator("OCTGuard")
+        p = QPainter()
+        if not p.begin(w):
+            raise ExportError(f"could not write {path}")
+        r = w.pageLayout().paintRectPixels(w.resolution())
+        _paint(p, QRectF(0, 0, r.width(), r.height()), image, title, state, body,
+               model_line)
+        p.end()
+        del w  # flush and close the file before renaming it
+    if tmp.stat().st_size == 0:
+        raise ExportError(f"could not write {path}")

@@ -137,7 +137,7 @@ def _class_counts(items: list[Item]) -> dict[str, int]:
 
 
 def write_split(split: dict, path: str | Path) -> None:
-    from .model_store import atomic_write_text
+    from .atomic import atomic_write_text
     atomic_write_text(Path(path), json.dumps(split, indent=1))
 
 

@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ import torch
 from sklearn.covariance import LedoitWolf
 from sklearn.mixture import GaussianMixture
 
+from .atomic import atomic_path, atomic_write_text
 from .errors import ModelError
 
 GATE_FORMAT = 1
@@ -145,14 +144,16 @@ class GaussianGate:
         directory = Path(directory)
         arrays = dict(classes=self.classes_, weights=self.weights_, means=self.means_,
                       precisions_cholesky=self.precisions_cholesky_, offset=self.offset_)
-        _atomic_write(directory / "gate.npz", lambda f: np.savez(f, **arrays))
+        # compressed: diagonal precisions are stored as mostly-zero D x D matrices
+        with atomic_path(directory / "gate.npz") as tmp:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, **arrays)
         meta = {"format": GATE_FORMAT, "n_components": self.n_components,
                 "covariance_type": self.covariance_type, "reg_covar": self.reg_covar,
                 "rejection_rate": self.rejection_rate, "random_state": self.random_state,
                 "classifier_sha256": classifier_sha256,
                 "npz_sha256": sha256_file(directory / "gate.npz")}
-        _atomic_write(directory / "gate.json",
-                      lambda f: f.write(json.dumps(meta, indent=2).encode("utf-8")))
+        atomic_write_text(directory / "gate.json", json.dumps(meta, indent=2))
 
     @classmethod
     def load(cls, directory: str | Path, classifier_sha256: str) -> "GaussianGate":
@@ -195,19 +196,6 @@ def _precision_cholesky(cov: np.ndarray) -> np.ndarray:
 
     chol = np.linalg.cholesky(cov)
     return solve_triangular(chol, np.eye(len(cov)), lower=True).T
-
-
-def _atomic_write(path: Path, write) -> None:
-    """``write(binary_file)`` into a temp file, then rename over ``path``, so a
-    failed save leaves the previous gate whole."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def sha256_file(path: str | Path) -> str:

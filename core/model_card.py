@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 from .evaluation.report import _f, _num, _pct, _table
-from .model_store import atomic_write_text, write_manifest
+from .atomic import atomic_write_text
+from .model_store import write_manifest
 
 
 def _model_section(report: dict, weights_sha256: str) -> dict | None:

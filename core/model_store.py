@@ -4,8 +4,6 @@ JSON, and a sha256 manifest checked on every load. Nothing is unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from . import CLASSES
+from .atomic import atomic_path, atomic_write_text
 from .classifier import OCTClassifier, default_device
 from .errors import ModelError
 from .gate import GaussianGate, sha256_file
@@ -49,19 +48,6 @@ class LoadedModel:
         return self.meta.get("provenance", "unknown provenance")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a crash never leaves half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model_dir(directory: str | Path, model: OCTClassifier, meta: dict,
                    gate: GaussianGate | None = None, history: list | None = None,
                    half: bool = False, model_card: str | None = None) -> str:
@@ -71,14 +57,8 @@ def save_model_dir(directory: str | Path, model: OCTClassifier, meta: dict,
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in model.state_dict().items()}
     # temp file + rename: a failed save must not destroy the weights already there
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".weights.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp)
-        os.replace(tmp, directory / "weights.safetensors")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(directory / "weights.safetensors") as tmp:
+        save_file(state, str(tmp))
     sha = sha256_file(directory / "weights.safetensors")
     meta = {"format": MODEL_FORMAT, "classes": list(CLASSES), "in_channels": model.in_channels,
             **meta, "weights_sha256": sha, "dtype": "float16" if half else "float32"}

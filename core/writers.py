@@ -6,11 +6,11 @@ most of the perturbation away. So the default is float32 TIFF (or .npy);
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_path
 
 
 def check_adversarial_path(out: str | Path, quantize: bool = False) -> None:
@@ -30,17 +30,12 @@ def write_adversarial(image: np.ndarray, out: str | Path, quantize: bool = False
     suffix = out.suffix.lower()
     arr = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
     check_adversarial_path(out, quantize)
-    fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=suffix)
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         if suffix == ".npy":
-            np.save(tmp, arr, allow_pickle=False)
+            with open(tmp, "wb") as f:
+                np.save(f, arr, allow_pickle=False)
         elif suffix == ".png":
-            Image.fromarray(np.round(arr * 255).astype(np.uint8)).save(tmp)
+            Image.fromarray(np.round(arr * 255).astype(np.uint8)).save(tmp, format="PNG")
         else:
-            Image.fromarray(arr).save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            Image.fromarray(arr).save(tmp, format="TIFF")
     return out

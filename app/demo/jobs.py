@@ -21,7 +21,6 @@ import io
 import math
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from core.atomic import atomic_write_bytes
 from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
 from core.progress import Progress
 
@@ -42,12 +42,10 @@ CATEGORY_TEXT = {REJECTED: "Rejected by the gate", ACCEPTED_CORRECT: "Accepted, 
 # the GUI thread. One thread for demo work leaves a core to the window.
 WORKER_THREADS = max(1, (os.cpu_count() or 2) - 1)
 
-
 def limit_threads() -> None:
     import torch
     if torch.get_num_threads() > WORKER_THREADS:
         torch.set_num_threads(WORKER_THREADS)
-
 
 # ----------------------------------------------------------------- models
 def list_models(root: Path = REPO_MODELS) -> list[Path]:
@@ -59,14 +57,12 @@ def list_models(root: Path = REPO_MODELS) -> list[Path]:
         return []
     return sorted(dirs, key=lambda p: (p.name != "default", p.name))
 
-
 def load_model(directory: Path, progress: Progress, partial: Callable):
     progress.update(0.0, f"loading {Path(directory).name}")
     from core.model_store import load_model_dir
     if not Path(directory).is_dir():
         raise ModelError(f"no model at {directory}")
     return load_model_dir(directory, device="cpu")
-
 
 def _grey_model(model):
     import torch.nn as nn
@@ -90,7 +86,6 @@ def _grey_model(model):
 
     return GreyInput(model)
 
-
 # ----------------------------------------------------------------- labels
 def known_label(path: Path | None, classes) -> str | None:
     """The class named in the file name (or its folder), if exactly one is."""
@@ -104,17 +99,14 @@ def known_label(path: Path | None, classes) -> str | None:
     parent = p.parent.name.upper()
     return next((c for c in classes if c.upper() == parent), None)
 
-
 def quantize_8bit(x):
     """What an 8-bit file can carry: round to the nearest of 256 levels."""
     return (x * 255.0).round() / 255.0
-
 
 def category(reference: str, fr) -> str:
     if not fr.accepted:
         return REJECTED
     return ACCEPTED_CORRECT if fr.label == reference else ACCEPTED_WRONG
-
 
 # --------------------------------------------------------------- one frame
 @dataclass
@@ -147,7 +139,6 @@ class FrameOutcome:
     def category_float(self) -> str | None:
         return None if self.adv_float is None else category(self.reference, self.adv_float)
 
-
 class _Scaled:
     """A Progress view mapping [0, 1] onto [start, start + span] of ``parent``."""
 
@@ -160,7 +151,6 @@ class _Scaled:
     def check(self) -> None:
         self.parent.check()
 
-
 def _run_attack(loaded, x1, y, params: DemoParams, progress):
     import torch
 
@@ -172,11 +162,9 @@ def _run_attack(loaded, x1, y, params: DemoParams, progress):
         torch.manual_seed(0)
         return attack(x1, torch.tensor([y]), progress=progress)
 
-
 def _analyze(loaded, x1):
     from core.analysis import Analyzer
     return Analyzer(loaded).analyze_tensor(x1.expand(-1, loaded.model.in_channels, -1, -1))
-
 
 def attack_frame(loaded, frame: np.ndarray, source: Path | None, params: DemoParams,
                  progress: Progress, partial: Callable | None = None) -> FrameOutcome:
@@ -211,7 +199,6 @@ def attack_frame(loaded, frame: np.ndarray, source: Path | None, params: DemoPar
                         "file name" if known else "clean prediction",
                         category(reference, adv_res), seconds, loaded.name)
 
-
 # ---------------------------------------------------------------- a set
 @dataclass
 class Case:
@@ -230,7 +217,6 @@ class Case:
     @property
     def adv_category(self) -> str:
         return category(self.reference, self.adv)
-
 
 @dataclass
 class SetResult:
@@ -286,10 +272,8 @@ class SetResult:
                         c.adv.accepted, c.adv_category, f"{c.linf_grey:.3f}"])
         return buf.getvalue()
 
-
 def _num(v) -> str:
     return "" if v is None else f"{v:.3f}"
-
 
 def attack_set(paths: list[Path], loaded, params: DemoParams, progress: Progress,
                partial: Callable) -> SetResult:
@@ -323,7 +307,6 @@ def attack_set(paths: list[Path], loaded, params: DemoParams, progress: Progress
     progress.update(1.0, f"{len(out.cases)} cases")
     return out
 
-
 def sample_paths(target: Path, n: int = 2) -> list[Path]:
     """The shipped samples: seeded phantoms, generated once into ``target``."""
     from core.phantoms import write_samples
@@ -332,7 +315,6 @@ def sample_paths(target: Path, n: int = 2) -> list[Path]:
         return existing
     return [p for p in write_samples(target, n, volume_frames=0)]
 
-
 # ---------------------------------------------------------------- files
 def write_atomic(path: Path, data: bytes, protect: Path | None = None) -> Path:
     """Write via a temp file and rename. Refuses ``protect`` (the opened scan:
@@ -340,17 +322,7 @@ def write_atomic(path: Path, data: bytes, protect: Path | None = None) -> Path:
     path = Path(path)
     if protect is not None and _same_file(path, protect):
         raise OSError(f"{path.name} is the opened scan; the demo never overwrites it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
+    return atomic_write_bytes(path, data)
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
@@ -358,7 +330,6 @@ def _same_file(a: Path, b: Path) -> bool:
             Path(a).exists() and os.path.samefile(a, b))
     except OSError:
         return False
-
 
 def finite(v: float) -> bool:
     return v is not None and math.isfinite(v)

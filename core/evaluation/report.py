@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model_store import atomic_write_text
+from ..atomic import atomic_write_text
 from . import plots, tsne
 
 # The paper's headline figures: Kermany OCT, 1,000 test images, PGD.

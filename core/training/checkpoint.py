@@ -3,13 +3,12 @@ crash, a Ctrl-C or the end of a session. Written atomically."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..model_store import atomic_write_text
+from ..atomic import atomic_path, atomic_write_text
 
 
 def save_checkpoint(work_dir: Path, model, optimizer, ema_model, state: dict) -> None:
@@ -23,9 +22,8 @@ def save_checkpoint(work_dir: Path, model, optimizer, ema_model, state: dict) ->
         if buf is not None:
             tensors[f"opt.{i}"] = buf.detach().cpu().contiguous()
     tensors["rng.cpu"] = torch.get_rng_state()
-    tmp = work_dir / ".checkpoint.safetensors.tmp"
-    save_file(tensors, str(tmp))
-    os.replace(tmp, work_dir / "checkpoint.safetensors")
+    with atomic_path(work_dir / "checkpoint.safetensors") as tmp:
+        save_file(tensors, str(tmp))
     atomic_write_text(work_dir / "checkpoint.json", json.dumps(state, indent=1))
 
 

@@ -131,7 +131,7 @@ def test_gate_save_failing_mid_write_keeps_old_gate(model_copy, monkeypatch):
     def partial_savez(file, **arrays):
         file.write(b"PK\x03\x04 partial")
         raise DiskFull(28, "No space left on device (simulated)")
-    monkeypatch.setattr(np, "savez", partial_savez)
+    monkeypatch.setattr(np, "savez_compressed", partial_savez)
     with pytest.raises(DiskFull):
         gate.save(d, "0" * 64)
     _assert_unchanged(d, before)
