@@ -176,10 +176,11 @@ def cmd_train(args) -> int:
 def cmd_fit_gate(args) -> int:
     from .training.gate_fit import refit_model_gate
 
-    gate = refit_model_gate(args.model, args.data, args.split, n_components=args.components,
+    gate = refit_model_gate(args.model, args.data, args.split, out=args.out, half=args.half,
+                            n_components=args.components,
                             covariance=args.covariance, reg_covar=args.reg_covar,
                             rejection_rate=args.rejection_rate)
-    print(f"refitted the gate of {args.model}: {gate.covariance_type}, {gate.n_components} component(s), "
+    print(f"refitted the gate of {args.out or args.model}: {gate.covariance_type}, {gate.n_components} component(s), "
           f"thresholds {', '.join(f'{t:.1f}' for t in gate.offset_)}")
     return EXIT_OK
 
@@ -255,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--components", type=int, default=1)
     fg.add_argument("--reg-covar", type=float, default=1e-3)
     fg.add_argument("--rejection-rate", type=float, default=0.05)
+    fg.add_argument("--out", help="write a copy of the model here instead of changing it in place")
+    fg.add_argument("--half", action="store_true", help="with --out: store the copy's weights in fp16")
     fg.set_defaults(func=cmd_fit_gate)
 
     mc = sub.add_parser("model-card", help="write MODEL_CARD.md from evaluation reports")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..data import index_dataset, read_split, split_items
 from ..gate import GaussianGate
-from ..model_store import load_model_dir, write_manifest
+from ..model_store import load_model_dir, save_model_dir, write_manifest
 from .images import decode_items
 
 
@@ -30,8 +30,21 @@ def fit_gate(model, lab_x, lab_y, cal_x, device, *, n_components=1, covariance="
     return gate
 
 
-def refit_model_gate(model_dir: str | Path, data: str, split_path: str, **options) -> GaussianGate:
+def refit_model_gate(model_dir: str | Path, data: str, split_path: str, out: str | Path | None = None,
+                     half: bool = False, **options) -> GaussianGate:
+    """Refit the gate in place, or with ``out`` write a copy of the model
+    (fp16 weights with ``half``) and fit the copy's gate on the weights it
+    actually holds."""
     lm = load_model_dir(model_dir, device="cpu")
+    if out is not None:
+        import json
+
+        keep = {k: v for k, v in lm.meta.items()
+                if k not in ("weights_sha256", "dtype", "format", "classes", "in_channels")}
+        history = json.loads((lm.directory / "history.json").read_text()) \
+            if (lm.directory / "history.json").exists() else None
+        save_model_dir(out, lm.model, keep, None, history, half=half)
+        lm = load_model_dir(out, device="cpu")
     parts = split_items(index_dataset(data), read_split(split_path))
     lab_x, lab_y = decode_items(parts["labeled"], lm.input_size)
     cal_x, _ = decode_items(parts["calib"], lm.input_size)

@@ -110,3 +110,15 @@ def test_ddp_gloo_two_processes(tiny_data, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     lm = load_model_dir(tmp_path / "ddp", device="cpu")
     assert lm.meta["machine"]["world_size"] == 2
+
+
+def test_fp16_copy_with_refitted_gate(tiny_data, tmp_path):
+    from core.training.gate_fit import refit_model_gate
+
+    src = train(_cfg(tiny_data, tmp_path, "nt", epochs=1), log=lambda *a: None)
+    gate = refit_model_gate(src, str(tiny_data), str(tiny_data / "split.json"), out=tmp_path / "half",
+                            half=True, covariance="diag")
+    lm = load_model_dir(tmp_path / "half", device="cpu", require_gate=True)
+    assert lm.meta["dtype"] == "float16" and lm.meta["method"] == "nt"
+    assert (tmp_path / "half" / "weights.safetensors").stat().st_size < (src / "weights.safetensors").stat().st_size * 0.6
+    assert lm.gate.covariance_type == "diag" and (lm.gate.offset_ == gate.offset_).all()
