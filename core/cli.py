@@ -70,7 +70,6 @@ def cmd_attack(args) -> int:
     lm = _load_model(args.model, require_gate=args.method == "adaptive")
     if lm is None:
         return EXIT_USAGE
-    import numpy as np
     import torch
 
     from .analysis import Analyzer

@@ -15,28 +15,12 @@ INPUT_SIZE = 64
 
 
 def make_test_model(directory: str | Path) -> Path:
-    import numpy as np
-    import torch
+    from core.random_model import write_random_model
 
-    from core import CLASSES
-    from core.classifier import build_classifier
-    from core.gate import GaussianGate
-    from core.model_store import save_model_dir
-    from core.phantoms import make_phantom
-    from core.preprocess import to_tensor
-
-    torch.manual_seed(0)
-    model = build_classifier().eval()
-    imgs = np.stack([make_phantom(c, 50 + i, 96, 128) for c in CLASSES for i in range(3)])
-    with torch.no_grad():
-        feats = model.features(to_tensor(imgs, INPUT_SIZE, 3)).double().numpy()
-    labels = np.repeat(np.arange(len(CLASSES)), 3)
-    gate = GaussianGate(covariance_type="lw").fit(feats, labels)
-    meta = {"name": "packaging-test", "input_size": INPUT_SIZE,
-            "provenance": "random weights for packaging checks, not for clinical use"}
-    save_model_dir(directory, model, meta, gate=gate,
-                   model_card="# Packaging test model\n\nRandom weights; packaging checks only.\n")
-    return Path(directory)
+    return write_random_model(
+        directory, input_size=INPUT_SIZE, name="packaging-test", features="phantoms", offset=None,
+        provenance="random weights for packaging checks, not for clinical use",
+        model_card="# Packaging test model\n\nRandom weights; packaging checks only.\n")[0]
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ The test part of the split is evaluated; ``--audit`` evaluates the held-out
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import random
@@ -18,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..data import Item, index_dataset, read_split, split_items

@@ -1,7 +1,7 @@
 """Every training setting, with the paper's recipe as the default."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 METHODS = ("nt", "at", "gce", "ssat")
 

@@ -17,11 +17,9 @@ the CPU); each rank takes its share of every global batch.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
-import sys
 import time
 from copy import deepcopy
 from pathlib import Path
@@ -31,7 +29,6 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .. import CLASSES
 from ..classifier import build_classifier
 from ..data import index_dataset, read_split, split_items
 from ..gate import sha256_file

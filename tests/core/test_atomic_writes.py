@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import CLASSES, model_store
+from core import model_store
 from core.classifier import build_classifier
-from core.gate import GaussianGate
 from core.model_store import atomic_write_text, load_model_dir, save_model_dir
+from core.random_model import write_random_model
 from core.writers import write_adversarial
 
 
@@ -62,16 +62,8 @@ def test_atomic_write_text_keeps_old_file_when_rename_fails(tmp_path, monkeypatc
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    model = build_classifier().eval()
-    rng = np.random.default_rng(0)
-    gate = GaussianGate(covariance_type="lw").fit(
-        rng.normal(size=(4 * len(CLASSES), 512)), np.repeat(np.arange(len(CLASSES)), 4))
-    gate.offset_ = np.zeros(len(CLASSES))
-    d = tmp_path_factory.mktemp("atomic") / "m"
-    save_model_dir(d, model, {"name": "m", "input_size": 32}, gate=gate, half=True,
-                   history=[{"epoch": 1}], model_card="# m\n")
-    return d, model, gate
+    return write_random_model(tmp_path_factory.mktemp("atomic") / "m", name="m", half=True,
+                              history=[{"epoch": 1}], model_card="# m\n")
 
 
 @pytest.fixture

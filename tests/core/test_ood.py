@@ -13,8 +13,8 @@ from bench.ood_rejection import main
 from bench.ood_set import HEIGHT, KINDS, make_ood, write_ood_set
 from core import CLASSES
 from core.classifier import build_classifier
-from core.gate import GaussianGate
 from core.model_store import save_model_dir
+from core.random_model import write_random_model
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -52,15 +52,8 @@ def test_write_ood_set(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    torch.manual_seed(0)
-    model = build_classifier().eval()
-    rng = np.random.default_rng(0)
-    gate = GaussianGate(covariance_type="lw").fit(
-        rng.normal(size=(4 * len(CLASSES), 512)), np.repeat(np.arange(len(CLASSES)), 4))
-    gate.offset_ = np.zeros(len(CLASSES))
-    d = tmp_path_factory.mktemp("ood") / "tiny-ood"
-    save_model_dir(d, model, {"name": "tiny ood/test", "input_size": 32}, gate=gate, half=True)
-    return d
+    return write_random_model(tmp_path_factory.mktemp("ood") / "tiny-ood", name="tiny ood/test", half=True)[0]
+
 
 
 def test_rejection_script_writes_well_formed_json(tiny_model, tmp_path, capsys):
