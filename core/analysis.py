@@ -34,6 +34,12 @@ class ScanResult:
     frames: list[FrameResult] = field(default_factory=list)
 
 
+# A frame whose whole dynamic range is below one 8-bit grey level holds no
+# image at all (a blank export, a black frame): nothing about it resembles an
+# OCT B-scan, and the feature-density gate alone let half of such frames through.
+MIN_CONTRAST = 1.0 / 255
+
+
 class Analyzer:
     def __init__(self, loaded: LoadedModel, batch_size: int = 16):
         self.loaded = loaded
@@ -50,6 +56,8 @@ class Analyzer:
             zz = z.double().cpu().numpy()
             scores = lm.gate.score_samples(zz, pred)
             thresholds = lm.gate.threshold_for(pred)
+        flat = x.flatten(1)
+        has_content = ((flat.amax(1) - flat.amin(1)) >= MIN_CONTRAST).cpu().numpy()
         out = []
         for i in range(len(pred)):
             score = float(scores[i]) if lm.gate is not None else None
@@ -58,7 +66,26 @@ class Analyzer:
                 frame=i, label=lm.classes[pred[i]],
                 probabilities={c: float(p) for c, p in zip(lm.classes, probs[i])},
                 score=score, threshold=thr,
-                accepted=True if score is None else bool(score >= thr)))
+                accepted=bool(has_content[i]) and (score is None or bool(score >= thr))))
+        return out
+
+    def analyze_many(self, scans: list[Scan]) -> list[ScanResult]:
+        """Several scans with their frames batched together, so a folder of
+        single B-scans runs at batched speed instead of one forward each."""
+        if not scans:
+            return []
+        lm = self.loaded
+        x = torch.cat([to_tensor(s.frames, lm.input_size, lm.model.in_channels) for s in scans])
+        frames: list[FrameResult] = []
+        for start in range(0, len(x), self.batch_size):
+            frames.extend(self.analyze_tensor(x[start:start + self.batch_size]))
+        out, k = [], 0
+        for s in scans:
+            res = ScanResult(frames[k:k + s.n_frames])
+            for j, fr in enumerate(res.frames):
+                fr.frame = j
+            out.append(res)
+            k += s.n_frames
         return out
 
     def analyze(self, scan: Scan, progress: Progress | None = None) -> ScanResult:
