@@ -254,6 +254,9 @@ def test_model_choice_lists_siblings_and_no_model_is_a_message(qtbot, make_windo
     assert o.category == jobs.REJECTED                 # the other model's gate decided
 
     w2 = make_window(tmp_path / "no-such-model", [sample_png])
+    # no installed models either (the repository ships some under models/)
+    w2.demo.models_root = tmp_path / "no-models"
+    w2.demo.refresh_models()
     w2.demo.set_enabled(True)
     qtbot.waitUntil(lambda: not w2.demo.busy(), timeout=5000)
     assert "No model to attack" in w2.demo.panel.outcome.banner.text()
