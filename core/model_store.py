@@ -80,7 +80,8 @@ def write_manifest(directory: Path) -> None:
     atomic_write_text(Path(directory) / "manifest.json", json.dumps(manifest, indent=2))
 
 
-def verify_manifest(directory: Path) -> None:
+def verify_manifest(directory: Path) -> dict[str, str]:
+    """Check every file against manifest.json; return the verified digests."""
     try:
         manifest = json.loads((directory / "manifest.json").read_text())
         files = manifest["files"]
@@ -101,6 +102,7 @@ def verify_manifest(directory: Path) -> None:
         if sha256_file(p) != digest:
             raise ModelError(f"{directory}: {name} does not match its sha256 in the manifest "
                              "(tampered or truncated); refusing to load it")
+    return files
 
 
 def load_model_dir(directory: str | Path | None = None, device: torch.device | str | None = None,
@@ -108,7 +110,7 @@ def load_model_dir(directory: str | Path | None = None, device: torch.device | s
     directory = Path(directory) if directory is not None else DEFAULT_MODEL_DIR
     if not directory.is_dir():
         raise ModelError(f"no model at {directory}")
-    verify_manifest(directory)
+    digests = verify_manifest(directory)
     device = torch.device(device) if device is not None else default_device()
     try:
         meta = json.loads((directory / "model.json").read_text())
@@ -116,7 +118,7 @@ def load_model_dir(directory: str | Path | None = None, device: torch.device | s
         raise ModelError(f"{directory}: model.json is not valid JSON") from exc
     if meta.get("format") != MODEL_FORMAT:
         raise ModelError(f"{directory}: model format {meta.get('format')!r} not supported")
-    sha = sha256_file(directory / "weights.safetensors")
+    sha = digests["weights.safetensors"]   # hashed and checked just above
     if meta.get("weights_sha256") != sha:
         raise ModelError(f"{directory}: weights do not match the sha256 in model.json")
     try:

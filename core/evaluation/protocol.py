@@ -93,7 +93,7 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
     model, gate, device = lm.model, lm.gate, lm.device
     channels = model.in_channels
     model.eval()
-    preds, scores, feats, l2s, linfs = [], [], [], [], []
+    preds, feats, l2s, linfs = [], [], [], []
     t0 = time.perf_counter()
     for i in range(0, len(images_u8), batch_size):
         x = as_float(images_u8[i:i + batch_size], channels, device)

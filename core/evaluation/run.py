@@ -9,7 +9,6 @@ The test part of the split is evaluated; ``--audit`` evaluates the held-out
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import random
@@ -21,6 +20,7 @@ import torch
 
 from ..data import Item, index_dataset, read_split, split_items
 from ..errors import ModelError, ScanError
+from ..gate import sha256_file
 from ..progress import Progress
 from ..training.images import decode_items
 from ..training.progress_bar import ProgressBar
@@ -34,10 +34,6 @@ TEST_LABEL = "split test part"
 
 def _err(msg: str) -> None:
     print(f"octguard evaluate: {msg}", file=sys.stderr)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def config_from_args(args) -> EvalConfig:
@@ -218,7 +214,7 @@ def main(args) -> int:
         "data": {"source": str(args.data), "n_images": len(items), "per_class": counts,
                  "limit_per_class": args.limit, "decode_errors": decode_errors,
                  "part": "audit/ (held out)" if args.audit else "test"},
-        "split": {"path": str(split_path), "sha256": _sha256(split_path), "seed": split.get("seed"),
+        "split": {"path": str(split_path), "sha256": sha256_file(split_path), "seed": split.get("seed"),
                   "counts": split.get("counts")},
         "seeds": {"seed": cfg.seed, "uses": "torch.manual_seed before each attack run (PGD random starts), "
                                              "--limit draw, bootstrap resampling, t-SNE"},
@@ -247,7 +243,7 @@ def main(args) -> int:
 
 def _model_info(lm, split_path: Path) -> dict:
     meta = lm.meta
-    split_sha = _sha256(split_path)
+    split_sha = sha256_file(split_path)
     trained_sha = meta.get("split_sha256")
     warning = None
     if trained_sha and trained_sha != split_sha:

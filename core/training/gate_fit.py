@@ -14,13 +14,11 @@ from pathlib import Path
 from ..data import index_dataset, read_split, split_items
 from ..gate import GaussianGate
 from ..model_store import load_model_dir, save_model_dir, write_manifest
-from .images import decode_items
+from .images import decode_items, extract_features, predict_images
 
 
 def fit_gate(model, lab_x, lab_y, cal_x, device, *, n_components=1, covariance="full",
              reg_covar=1e-3, rejection_rate=0.05, seed=0) -> GaussianGate:
-    from .loop import extract_features, predict_images
-
     channels = model.in_channels
     gate = GaussianGate(n_components, covariance, reg_covar, rejection_rate, seed).fit(
         extract_features(model, lab_x, channels, device), lab_y.numpy())

@@ -45,3 +45,24 @@ def decode_items(items: list[Item], size: int, progress: Progress | None = None,
 def as_float(images_u8: torch.Tensor, channels: int, device) -> torch.Tensor:
     x = images_u8.to(device, non_blocking=True).float().div_(255)
     return x.expand(-1, channels, -1, -1)
+
+
+@torch.no_grad()
+def predict_images(model, images_u8, channels, device, batch=64):
+    was = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(images_u8), batch):
+        out.append(model(as_float(images_u8[i:i + batch], channels, device)).argmax(1).cpu())
+    model.train(was)
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+@torch.no_grad()
+def extract_features(model, images_u8, channels, device, batch=64) -> np.ndarray:
+    was = model.training
+    model.eval()
+    feats = [model.features(as_float(images_u8[i:i + batch], channels, device)).double().cpu()
+             for i in range(0, len(images_u8), batch)]
+    model.train(was)
+    return torch.cat(feats).numpy()

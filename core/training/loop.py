@@ -24,7 +24,6 @@ import time
 from copy import deepcopy
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -38,7 +37,7 @@ from .augment import augment_batch
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .gate_fit import fit_gate
-from .images import as_float, decode_items
+from .images import as_float, decode_items, predict_images
 from .losses import gce_objective
 from .progress_bar import ProgressBar
 
@@ -57,27 +56,6 @@ def _dist_info():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     rank = dist.get_rank() if world > 1 else 0
     return rank, world
-
-
-@torch.no_grad()
-def predict_images(model, images_u8, channels, device, batch=64):
-    was = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(images_u8), batch):
-        out.append(model(as_float(images_u8[i:i + batch], channels, device)).argmax(1).cpu())
-    model.train(was)
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
-
-
-@torch.no_grad()
-def extract_features(model, images_u8, channels, device, batch=64) -> np.ndarray:
-    was = model.training
-    model.eval()
-    feats = [model.features(as_float(images_u8[i:i + batch], channels, device)).double().cpu()
-             for i in range(0, len(images_u8), batch)]
-    model.train(was)
-    return torch.cat(feats).numpy()
 
 
 @torch.no_grad()
