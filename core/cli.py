@@ -133,10 +133,14 @@ def cmd_samples(args) -> int:
 
 
 def cmd_split(args) -> int:
-    from .data import index_dataset, make_split, write_split
+    from .data import index_dataset, make_holdout_split, make_split, write_split
 
     items = index_dataset(args.data)
-    split = make_split(items, seed=args.seed, calib_fraction=args.calib_fraction, source=str(args.data))
+    if args.test_from:
+        split = make_holdout_split(items, args.test_from, seed=args.seed, test_per_class=args.test_per_class,
+                                   calib_per_class=args.calib_per_class, source=str(args.data))
+    else:
+        split = make_split(items, seed=args.seed, calib_fraction=args.calib_fraction, source=str(args.data))
     write_split(split, args.out)
     print(json.dumps(split["counts"], indent=1))
     return EXIT_OK
@@ -236,7 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
     sp.add_argument("--out", required=True)
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--calib-fraction", type=float, default=0.15)
+    sp.add_argument("--calib-fraction", type=float, default=0.15,
+                    help="share of the labeled patients held out for calibration (without --test-from)")
+    sp.add_argument("--test-from", default="", metavar="FOLDER",
+                    help="draw test and calib patient-wise from this top-level folder only (e.g. pool); "
+                         "every other scan goes to labeled/unlabeled")
+    sp.add_argument("--test-per-class", type=int, default=60, help="test scans per class (with --test-from)")
+    sp.add_argument("--calib-per-class", type=int, default=50, help="calib scans per class (with --test-from)")
     sp.set_defaults(func=cmd_split)
 
     tr = sub.add_parser("train", help="train NT, AT, GCE or SSAT and fit the gate")

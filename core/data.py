@@ -129,6 +129,71 @@ def make_split(items: list[Item], seed: int = 0, ratios=(4, 1, 1), calib_fractio
     }
 
 
+def _deal_patients(by_patient: dict[str, list[Item]], patients: list[str], per_class: dict[str, int],
+                   rng: random.Random) -> dict[str, list[Item]]:
+    """Give whole patients, in a seeded order, to the first part that still
+    has room for every class of their scans (``per_class`` scans a class);
+    the others go to ``"rest"``. Patients with scans of several classes are
+    why this counts per class rather than per patient's first class."""
+    order = sorted(patients)
+    rng.shuffle(order)
+    out: dict[str, list[Item]] = {k: [] for k in (*per_class, "rest")}
+    filled = {k: [0] * len(CLASSES) for k in per_class}
+    for p in order:
+        need = [0] * len(CLASSES)
+        for it in by_patient[p]:
+            need[it.label] += 1
+        k = next((k for k, n in per_class.items()
+                  if all(f + m <= n for f, m in zip(filled[k], need))), "rest")
+        out[k].extend(by_patient[p])
+        if k != "rest":
+            filled[k] = [f + m for f, m in zip(filled[k], need)]
+    return out
+
+
+def make_holdout_split(items: list[Item], holdout: str = "pool", seed: int = 0, test_per_class: int = 60,
+                       calib_per_class: int = 50, unlabeled_share: float = 0.2, source: str = "") -> dict:
+    """A split whose test and calibration parts come from one folder only.
+
+    For ../shared/data/oct, where ``train/`` is another Kermany release and
+    unbalanced: test (``test_per_class`` scans a class) and calib
+    (``calib_per_class``) are drawn patient-wise from ``holdout/`` (the
+    balanced test release), and every other scan of every folder is shared
+    between labeled and unlabeled (``unlabeled_share`` of the patients of
+    each class), so nothing is wasted. Whole patients only: a part may fall a
+    scan or two short of its target rather than split a patient.
+    """
+    rng = random.Random(seed)
+    by_patient: dict[str, list[Item]] = defaultdict(list)
+    for it in items:
+        by_patient[it.patient].append(it)
+    main_class = {p: min(its, key=lambda i: i.rel).label for p, its in by_patient.items()}
+    in_holdout = {p for p, its in by_patient.items() if any(Path(i.rel).parts[0] == holdout for i in its)}
+    if not in_holdout:
+        raise ValueError(f"no scans under {holdout}/ to draw the test part from")
+    parts: dict[str, list[Item]] = {k: [] for k in SPLIT_PARTS}
+    dealt = _deal_patients(by_patient, list(in_holdout), {"test": test_per_class, "calib": calib_per_class}, rng)
+    parts["test"], parts["calib"] = dealt["test"], dealt["calib"]
+    rest = {i.patient for i in dealt["rest"]} | (set(by_patient) - in_holdout)
+    for c in range(len(CLASSES)):
+        # unlabeled takes its share of each class's patients, labeled the rest
+        others = sorted(p for p in rest if main_class[p] == c)
+        room = round(unlabeled_share * sum(len(by_patient[p]) for p in others))
+        rng.shuffle(others)
+        for p in others:
+            part = "unlabeled" if len(by_patient[p]) <= room else "labeled"
+            if part == "unlabeled":
+                room -= len(by_patient[p])
+            parts[part].extend(by_patient[p])
+    return {
+        "format": 1, "seed": seed, "holdout": holdout, "test_per_class": test_per_class,
+        "calib_per_class": calib_per_class, "unlabeled_share": unlabeled_share,
+        "source": str(source), "classes": list(CLASSES),
+        "counts": {k: _class_counts(v) for k, v in parts.items()},
+        "parts": {k: sorted(i.rel for i in v) for k, v in parts.items()},
+    }
+
+
 def _class_counts(items: list[Item]) -> dict[str, int]:
     counts = {c: 0 for c in CLASSES}
     for i in items:

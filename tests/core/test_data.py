@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from core import CLASSES
-from core.data import index_dataset, make_split, read_split, split_items, write_split
+from core.data import index_dataset, make_holdout_split, make_split, read_split, split_items, write_split
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "oct"
 
@@ -63,9 +63,56 @@ def test_split_refuses_held_out_rows(tmp_path):
 
 @pytest.mark.skipif(not (REAL / "MANIFEST.csv").exists(), reason="real OCT data folder ../shared/data/oct is absent")
 def test_real_manifest_split_never_contains_audit():
+    import csv
+
+    with open(REAL / "MANIFEST.csv", newline="") as f:
+        non_audit = sum(1 for row in csv.DictReader(f) if not row["file"].startswith("audit/"))
     items = index_dataset(REAL)
-    assert len(items) == 932
+    assert len(items) == non_audit  # whatever the folder holds today
     split = make_split(items, seed=0)
     every = [r for rels in split["parts"].values() for r in rels]
-    assert len(every) == len(set(every)) == 932
+    assert len(every) == len(set(every)) == len(items)
     assert not any(r.startswith("audit/") for r in every)
+
+
+def _two_release_tree(root: Path) -> Path:
+    """A balanced ``pool/`` and an unbalanced ``train/``, with some patients
+    holding scans of two classes, as in the real data."""
+    for c in CLASSES:
+        for pid in range(12):
+            d = root / "pool" / c
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{c}-{5000 + 100 * CLASSES.index(c) + pid}-1.jpeg").write_bytes(b"")
+        n = 20 if c == "NORMAL" else 6
+        for pid in range(n):
+            d = root / "train" / c
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{c}-{9000 + 100 * CLASSES.index(c) + pid}-1.jpeg").write_bytes(b"")
+    # one pool patient with a CNV and a DRUSEN scan
+    (root / "pool" / "DRUSEN" / "DRUSEN-5000-2.jpeg").write_bytes(b"")
+    return root
+
+
+def test_holdout_split_tests_on_one_folder_balanced_and_uses_every_other_scan(tmp_path):
+    items = index_dataset(_two_release_tree(tmp_path))
+    split = make_holdout_split(items, "pool", seed=1, test_per_class=4, calib_per_class=3)
+    assert split == make_holdout_split(items, "pool", seed=1, test_per_class=4, calib_per_class=3)
+    for part, per_class in (("test", 4), ("calib", 3)):
+        assert all(r.startswith("pool/") for r in split["parts"][part])
+        assert set(split["counts"][part].values()) == {per_class}, split["counts"][part]
+    every = [r for rels in split["parts"].values() for r in rels]
+    assert sorted(every) == sorted(i.rel for i in items)
+    assert any(r.startswith("train/") for r in split["parts"]["unlabeled"])
+    owner = {}
+    for part, rels in split["parts"].items():
+        for r in rels:
+            pid = Path(r).name.split("-")[1]
+            assert owner.setdefault(pid, part) == part, f"patient {pid} in two parts"
+
+
+@pytest.mark.skipif(not (REAL / "MANIFEST.csv").exists(), reason="real OCT data folder ../shared/data/oct is absent")
+def test_shipped_holdout_split_matches_the_data():
+    split = read_split(Path(__file__).resolve().parents[2] / "splits" / "oct-pool-holdout-seed0.json")
+    parts = split_items(index_dataset(REAL), split)  # every file still exists
+    assert len(parts["test"]) >= 200 and set(split["counts"]["test"].values()) == {60}
+    assert all(i.rel.startswith("pool/") for i in parts["test"] + parts["calib"])

@@ -122,3 +122,33 @@ def test_fp16_copy_with_refitted_gate(tiny_data, tmp_path):
     assert lm.meta["dtype"] == "float16" and lm.meta["method"] == "nt"
     assert (tmp_path / "half" / "weights.safetensors").stat().st_size < (src / "weights.safetensors").stat().st_size * 0.6
     assert lm.gate.covariance_type == "diag" and (lm.gate.offset_ == gate.offset_).all()
+
+
+def test_batchnorm_recalibration_sees_the_between_class_variance():
+    """Images arrive grouped by class (split parts are sorted by path). The
+    re-estimated variance must be the variance over all images, as in the
+    shuffled training batches, not the mean within-class variance."""
+    from core.training.loop import recalibrate_batchnorm
+
+    gen = torch.Generator().manual_seed(0)
+    # four "classes" at grey levels 30, 90, 150, 210 with small noise, sorted by class
+    levels = torch.tensor([30.0, 90.0, 150.0, 210.0]).repeat_interleave(64)
+    images = (levels.view(-1, 1, 1, 1) + 4 * torch.randn(256, 1, 8, 8, generator=gen)).clamp(0, 255)
+    images = images.round().to(torch.uint8)
+    bn = torch.nn.BatchNorm2d(1)
+    recalibrate_batchnorm(bn, images, 1, "cpu", batch=64)
+    x = images.float() / 255
+    assert float(bn.running_mean) == pytest.approx(float(x.mean()), rel=0.02)
+    assert float(bn.running_var) == pytest.approx(float(x.var()), rel=0.15)  # a class-sorted pass gives ~0.0003
+
+
+def test_class_balanced_order_draws_every_class_about_equally():
+    from core.training.loop import _epoch_order
+
+    labels = torch.tensor([0] * 300 + [1] * 60 + [2] * 30 + [3] * 10)
+    order = _epoch_order(labels, True, torch.Generator().manual_seed(0))
+    counts = torch.bincount(labels[order], minlength=4)
+    assert len(order) == len(labels)
+    assert counts.min() > 60 and counts.max() < 140, counts  # 100 each expected
+    plain = _epoch_order(labels, False, torch.Generator().manual_seed(0))
+    assert sorted(plain.tolist()) == list(range(len(labels)))

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The defence issue's training runs on the pool-holdout split, in order, each
+# resumable (rerun this script after an interruption: finished runs are
+# skipped, an unfinished one resumes from its last epoch checkpoint).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data/oct}
+SPLIT=${SPLIT:-splits/oct-pool-holdout-seed0.json}
+SIZE=${SIZE:-160}
+COMMON="--data $DATA --split $SPLIT --input-size $SIZE --batch-size 64 --label-smoothing 0.1 --augment --class-balanced --threads 2"
+ADV="--fgsm-eps-min 0.002 --fgsm-eps-max 0.008"
+run() {  # run NAME ARGS...: skip when the model directory is complete
+  local name=$1; shift
+  if [ -f "runs/$name/manifest.json" ]; then echo "== $name done"; return 0; fi
+  echo "== $name start $(date -u +%FT%TZ)"
+  python -m core.cli train $COMMON --out "runs/$name" --work-dir "checkpoints/$name" --resume "$@" \
+    > "runs/logs/$name.log" 2>&1
+  echo "== $name exit $? $(date -u +%FT%TZ)"
+}
+run nt$SIZE   --method nt --epochs 30 --lr 0.02 --schedule onecycle --select best
+run ssat$SIZE --method ssat --init runs/nt$SIZE --pseudo-labels teacher --teacher runs/nt$SIZE \
+    --ssat-lambda 5 --lambda-rampup-epochs 2 --unlabeled-batch-size 32 --lr 0.002 --schedule cosine --epochs 6 $ADV
+run at$SIZE   --method at --init runs/nt$SIZE --lr 0.002 --schedule cosine --epochs 5 $ADV
+run gce$SIZE  --method gce --init runs/nt$SIZE --lr 0.005 --schedule cosine --epochs 5
+# learning curve: 25% and 50% of the labeled scans (the 100% point is the runs above)
+for n in 355 710; do
+  run nt${SIZE}-n$n   --method nt --epochs 30 --lr 0.02 --schedule onecycle --select best --limit $n
+  run ssat${SIZE}-n$n --method ssat --init runs/nt${SIZE}-n$n --pseudo-labels teacher --teacher runs/nt${SIZE}-n$n \
+      --ssat-lambda 5 --lambda-rampup-epochs 2 --unlabeled-batch-size 32 --lr 0.002 --schedule cosine --epochs 6 \
+      --limit $n $ADV
+done
+echo "== all done $(date -u +%FT%TZ)"
