@@ -49,12 +49,14 @@ class Analyzer:
     def analyze_tensor(self, x: torch.Tensor) -> list[FrameResult]:
         """x: (N, C, S, S) in [0, 1], already preprocessed."""
         lm = self.loaded
-        logits, z = lm.model.forward_with_features(x.to(lm.device))
+        if lm.gate is not None:
+            logits, s = lm.gate.score_torch(lm.model, x.to(lm.device))
+            scores = s.cpu().numpy()
+        else:
+            logits = lm.model(x.to(lm.device))
         probs = torch.softmax(logits.float(), 1).cpu().numpy()
         pred = probs.argmax(1)
         if lm.gate is not None:
-            zz = z.double().cpu().numpy()
-            scores = lm.gate.score_samples(zz, pred)
             thresholds = lm.gate.threshold_for(pred)
         flat = x.flatten(1)
         has_content = ((flat.amax(1) - flat.amin(1)) >= MIN_CONTRAST).cpu().numpy()

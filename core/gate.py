@@ -24,8 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.covariance import LedoitWolf
-from sklearn.mixture import GaussianMixture
 
 from .atomic import atomic_path, atomic_write_text
 from .errors import ModelError
@@ -69,11 +67,15 @@ class GaussianGate:
             if len(Zc) < max(2, k):
                 raise ValueError(f"class {c}: {len(Zc)} samples, need at least {max(2, k)}")
             if self.covariance_type == "lw":
+                from sklearn.covariance import LedoitWolf  # fitting only: not on the inference path
+
                 cov = LedoitWolf().fit(Zc).covariance_ + self.reg_covar * np.eye(d)
                 self.weights_[i] = 1.0
                 self.means_[i, 0] = Zc.mean(0)
                 self.precisions_cholesky_[i, 0] = _precision_cholesky(cov)
             else:
+                from sklearn.mixture import GaussianMixture
+
                 gm = GaussianMixture(k, covariance_type=self.covariance_type,
                                      reg_covar=self.reg_covar,
                                      random_state=self.random_state, max_iter=200).fit(Zc)
@@ -121,6 +123,26 @@ class GaussianGate:
     def threshold_for(self, predicted) -> np.ndarray:
         return self.offset_[self._index(predicted)]
 
+    def predict_scores(self, scores, predicted) -> np.ndarray:
+        return np.where(np.asarray(scores) >= self.threshold_for(predicted), 1, -1)
+
+    @property
+    def attack_scale(self) -> float:
+        """The adaptive attack divides the log-likelihood by this, the feature
+        dimension, to weigh it against cross-entropy."""
+        return float(self.means_.shape[-1])
+
+    def score_torch(self, model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the log-likelihood under the predicted class, differentiably
+        (the interface every gate shares; see core.detectors.gate)."""
+        logits, z = model.forward_with_features(x)
+        pred = logits.argmax(1).detach()
+        classes = torch.as_tensor(self.classes_, device=pred.device)
+        idx = torch.searchsorted(classes, pred).clamp_max(len(classes) - 1)
+        if not torch.equal(classes[idx], pred):
+            raise ValueError("predicted class not seen when the gate was fitted")
+        return logits, self.log_likelihood_torch(z.double(), idx)
+
     def log_likelihood_torch(self, z: torch.Tensor, class_index: torch.Tensor) -> torch.Tensor:
         """Differentiable log p(z | class) for the adaptive attack.
         ``class_index`` indexes ``classes_`` (the classifier's label ids when
@@ -156,23 +178,7 @@ class GaussianGate:
         atomic_write_text(directory / "gate.json", json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, directory: str | Path, classifier_sha256: str) -> "GaussianGate":
-        directory = Path(directory)
-        try:
-            meta = json.loads((directory / "gate.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"gate.json unreadable: {exc}") from exc
-        if meta.get("format") != GATE_FORMAT:
-            raise ModelError(f"gate format {meta.get('format')!r} not supported")
-        if meta.get("classifier_sha256") != classifier_sha256:
-            raise ModelError("the gate was fitted for a different classifier "
-                             "(its classifier sha256 does not match these weights)")
-        try:
-            npz_sha256 = sha256_file(directory / "gate.npz")
-        except OSError as exc:
-            raise ModelError(f"gate.npz unreadable: {exc}") from exc
-        if npz_sha256 != meta.get("npz_sha256"):
-            raise ModelError("gate.npz does not match the sha256 in gate.json (tampered or truncated)")
+    def from_saved(cls, meta: dict, directory: Path) -> "GaussianGate":
         try:
             gate = cls(meta["n_components"], meta["covariance_type"], meta["reg_covar"],
                        meta["rejection_rate"], meta["random_state"])
@@ -188,6 +194,37 @@ class GaussianGate:
         except Exception as exc:
             raise ModelError(f"gate.npz unreadable: {exc}") from exc
         return gate
+
+    @classmethod
+    def load(cls, directory: str | Path, classifier_sha256: str):
+        return load_gate(directory, classifier_sha256)
+
+
+def load_gate(directory: str | Path, classifier_sha256: str):
+    """Load whichever gate a model directory holds (format 1: the paper's
+    per-class GMM; format 2: a core.detectors.UADGate), after checking that it
+    belongs to these weights and that gate.npz is the one gate.json names."""
+    directory = Path(directory)
+    try:
+        meta = json.loads((directory / "gate.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"gate.json unreadable: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") not in (GATE_FORMAT, 2):
+        raise ModelError(f"gate format {meta.get('format') if isinstance(meta, dict) else None!r} not supported")
+    if meta.get("classifier_sha256") != classifier_sha256:
+        raise ModelError("the gate was fitted for a different classifier "
+                         "(its classifier sha256 does not match these weights)")
+    try:
+        npz_sha256 = sha256_file(directory / "gate.npz")
+    except OSError as exc:
+        raise ModelError(f"gate.npz unreadable: {exc}") from exc
+    if npz_sha256 != meta.get("npz_sha256"):
+        raise ModelError("gate.npz does not match the sha256 in gate.json (tampered or truncated)")
+    if meta["format"] == 2:
+        from .detectors.gate import UADGate
+
+        return UADGate.from_saved(meta, directory)
+    return GaussianGate.from_saved(meta, directory)
 
 
 def _precision_cholesky(cov: np.ndarray) -> np.ndarray:

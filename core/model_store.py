@@ -15,7 +15,7 @@ from . import CLASSES
 from .atomic import atomic_path, atomic_write_text
 from .classifier import OCTClassifier, default_device
 from .errors import ModelError
-from .gate import GaussianGate, sha256_file
+from .gate import GaussianGate, load_gate, sha256_file
 
 MODEL_FORMAT = 1
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
 class LoadedModel:
     model: OCTClassifier
     meta: dict
-    gate: GaussianGate | None
+    gate: GaussianGate | None   # or a core.detectors.UADGate: both share score_torch/threshold_for
     directory: Path
     weights_sha256: str
     device: torch.device = field(default_factory=default_device)
@@ -133,7 +133,7 @@ def load_model_dir(directory: str | Path | None = None, device: torch.device | s
     model.eval().to(device)
     gate = None
     if (directory / "gate.json").exists():
-        gate = GaussianGate.load(directory, sha)
+        gate = load_gate(directory, sha)
     elif require_gate:
         raise ModelError(f"{directory}: no detection gate")
     return LoadedModel(model, meta, gate, directory, sha, device)

@@ -34,13 +34,15 @@ class AdaptivePGD(PGD):
       (the last iterate if it was never misclassified), so a large weight
       that pulls an image back to its true class cannot undo a success.
 
-    One forward pass per step gives logits and features
-    (``model.forward_with_features``), plus one gradient-free pass to score
-    the last iterate. The gate runs in float64 like its fit.
+    Each step scores the image with the gate's own ``score_torch``, one
+    differentiable pass that gives logits and gate score (for a squeezing
+    gate it includes the squeezed copies, through BPDA), plus one
+    gradient-free pass to score the last iterate.
 
     Arguments:
-        model (nn.Module): model with ``forward_with_features(x) -> (logits, z)``.
-        gate (GaussianGate): fitted gate with ``log_likelihood_torch``.
+        model (nn.Module): the classifier the gate scores.
+        gate: fitted gate with ``score_torch(model, x) -> (logits, score)``
+            and ``attack_scale`` (core.gate.GaussianGate or core.detectors.UADGate).
         eps (float): maximum perturbation in [0, 1] pixel units. (Default: 0.005)
         alpha (float): step size; None means eps / 4. (Default: None)
         steps (int): number of steps. (Default: 10)
@@ -63,29 +65,18 @@ class AdaptivePGD(PGD):
                  steps: int = 10, random_start: bool = True, gate_weight: float = 1.0):
         super().__init__(model, eps, alpha, steps, random_start)
         self.attack = "AdaptivePGD"
-        if not hasattr(model, "forward_with_features"):
-            raise ValueError("AdaptivePGD needs a model with forward_with_features")
         if not hasattr(gate, "classes_"):
             raise ValueError("AdaptivePGD needs a fitted gate")
         self.gate = gate
         self.gate_weight = gate_weight
-        self._classes = torch.as_tensor(gate.classes_, device=self.device)
-
-    def _gate_index(self, predicted: torch.Tensor) -> torch.Tensor:
-        """Label ids -> rows of the gate's arrays (``gate.classes_`` is sorted)."""
-        idx = torch.searchsorted(self._classes, predicted).clamp_max(len(self._classes) - 1)
-        if not torch.equal(self._classes[idx], predicted):
-            raise ValueError("the model predicted a class the gate was not fitted on")
-        return idx
 
     def _evaluate(self, adv_images, labels):
         """Per-image loss, whether the label flipped, and the gate score."""
-        logits, z = self.model.forward_with_features(adv_images)
+        logits, log_lik = self.gate.score_torch(self.model, adv_images)
         pred = logits.argmax(1).detach()
         fooled = pred != labels
-        log_lik = self.gate.log_likelihood_torch(z.double(), self._gate_index(pred))
         ce = F.cross_entropy(logits, labels, reduction="none")
-        loss = ce + self.gate_weight * fooled * (log_lik / z.shape[1]).to(ce.dtype)
+        loss = ce + self.gate_weight * fooled * (log_lik / self.gate.attack_scale).to(ce.dtype)
         return loss, fooled, log_lik.detach()
 
     def forward(self, images, labels, progress=None):

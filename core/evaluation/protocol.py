@@ -93,7 +93,7 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
     model, gate, device = lm.model, lm.gate, lm.device
     channels = model.in_channels
     model.eval()
-    preds, feats, l2s, linfs = [], [], [], []
+    preds, feats, l2s, linfs, scores = [], [], [], [], []
     t0 = time.perf_counter()
     for i in range(0, len(images_u8), batch_size):
         x = as_float(images_u8[i:i + batch_size], channels, device)
@@ -106,6 +106,8 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
             x = x_adv
         with torch.no_grad():
             logits, z = model.forward_with_features(x)
+            if gate is not None:
+                scores.append(gate.score_torch(model, x)[1].cpu())
         preds.append(logits.argmax(1).cpu())
         feats.append(z.double().cpu())
         if on_batch is not None:
@@ -117,8 +119,8 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
     z = torch.cat(feats).numpy() if feats else np.zeros((0, 512))
     out = Outcome(pred=pred, seconds=seconds, features=z if keep_features else None)
     if gate is not None and len(pred):
-        out.score = gate.score_samples(z, pred)
-        out.accepted = gate.predict(z, pred) == 1
+        out.score = torch.cat(scores).numpy()
+        out.accepted = gate.predict_scores(out.score, pred) == 1
     if attack is not None:
         out.l2 = torch.cat(l2s).numpy() if l2s else np.zeros(0)
         out.linf = torch.cat(linfs).numpy() if linfs else np.zeros(0)
