@@ -32,10 +32,18 @@ class OCTClassifier(nn.Module):
     def fc(self) -> nn.Linear:
         return self.backbone.fc
 
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """[0, 1] pixels -> network input. A one-channel (grey) image is
+        replicated to the model's channels here, inside the differentiable
+        path, so an attack on a grey image stays grey, as a file's pixels are."""
+        if x.shape[1] == 1 and self.in_channels != 1:
+            x = x.expand(-1, self.in_channels, -1, -1)
+        return (x - self.mean) / self.std
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) in [0, 1] -> (N, 512) penultimate features."""
+        """(N, C or 1, H, W) in [0, 1] -> (N, 512) penultimate features."""
         b = self.backbone
-        x = (x - self.mean) / self.std
+        x = self.normalise(x)
         x = b.maxpool(b.relu(b.bn1(b.conv1(x))))
         x = b.layer4(b.layer3(b.layer2(b.layer1(x))))
         return torch.flatten(b.avgpool(x), 1)

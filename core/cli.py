@@ -182,9 +182,10 @@ def cmd_fit_gate(args) -> int:
     gate = refit_model_gate(args.model, args.data, args.split, out=args.out, half=args.half,
                             n_components=args.components,
                             covariance=args.covariance, reg_covar=args.reg_covar,
-                            rejection_rate=args.rejection_rate)
-    print(f"refitted the gate of {args.out or args.model}: {gate.covariance_type}, {gate.n_components} component(s), "
-          f"thresholds {', '.join(f'{t:.1f}' for t in gate.offset_)}")
+                            rejection_rate=args.rejection_rate, gate_parts=args.parts)
+    kind = gate.name if args.parts else f"{gate.covariance_type}, {gate.n_components} component(s)"
+    print(f"refitted the gate of {args.out or args.model}: {kind}, "
+          f"thresholds {', '.join(f'{t:.2f}' for t in gate.offset_)}")
     return EXIT_OK
 
 
@@ -259,12 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     fg = sub.add_parser("fit-gate", help="refit the detection gate of a model directory")
     fg.add_argument("model")
-    fg.add_argument("--data", required=True)
-    fg.add_argument("--split", required=True)
-    fg.add_argument("--covariance", choices=["full", "diag", "lw"], default="full")
-    fg.add_argument("--components", type=int, default=1)
-    fg.add_argument("--reg-covar", type=float, default=1e-3)
-    fg.add_argument("--rejection-rate", type=float, default=0.05)
+    fg.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
+    fg.add_argument("--split", required=True, help="split file: fitted on its labeled part, calibrated on calib")
+    fg.add_argument("--parts", default="",
+                    help="a multi-part gate instead of the paper's GMM, e.g. layer2:tied,pen:diag,squeeze "
+                         "(docs/training.md says which parts were chosen and why)")
+    fg.add_argument("--covariance", choices=["full", "diag", "lw"], default="full",
+                    help="the paper's GMM: covariance type (without --parts)")
+    fg.add_argument("--components", type=int, default=1, help="the paper's GMM: components per class")
+    fg.add_argument("--reg-covar", type=float, default=1e-3, help="the paper's GMM: added to covariance diagonals")
+    fg.add_argument("--rejection-rate", type=float, default=0.05,
+                    help="share of held-out clean calib scans the threshold rejects")
     fg.add_argument("--out", help="write a copy of the model here instead of changing it in place")
     fg.add_argument("--half", action="store_true", help="with --out: store the copy's weights in fp16")
     fg.set_defaults(func=cmd_fit_gate)

@@ -200,6 +200,23 @@ class GaussianGate:
         return load_gate(directory, classifier_sha256)
 
 
+def describe_gate(meta: dict) -> str:
+    """One line about a gate, from its gate.json, for reports and model cards."""
+    rate = f"thresholds set so {100 * meta['rejection_rate']:.0f}% of held-out clean calib scans are rejected"
+    if meta.get("format") == 2:
+        parts = []
+        for c in meta["components"]:
+            if c["kind"] == "class_gaussian":
+                parts.append(f"class-conditional Gaussian over {c['tap']} features ({c['covariance']} covariance)")
+            else:
+                parts.append(f"feature squeezing ({', '.join(c['squeezers'])})")
+        return ("sum of z-scores of " + "; ".join(parts) + ", each fitted on clean labeled scans and "
+                "standardised on held-out clean scans; " + rate)
+    return (f"one {meta['covariance_type']}-covariance Gaussian mixture per class ({meta['n_components']} "
+            f"component(s), reg_covar {meta['reg_covar']:g}) over the 512-d penultimate features of clean "
+            f"training scans (the paper's UAD); " + rate)
+
+
 def load_gate(directory: str | Path, classifier_sha256: str):
     """Load whichever gate a model directory holds (format 1: the paper's
     per-class GMM; format 2: a core.detectors.UADGate), after checking that it

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .evaluation.report import _f, _num, _pct, _table
 from .atomic import atomic_write_text
+from .gate import describe_gate
 from .model_store import write_manifest
 
 
@@ -77,12 +78,7 @@ def render(model_dir: Path, test_report: dict, reproduce: list[str], audit_repor
             f"{'a frozen teacher' if recipe.get('pseudo_labels') == 'teacher' else 'the current model'})"
             if meta["method"] == "ssat" else "") + "; trained from scratch, no ImageNet weights "
          "(none can be downloaded here).",
-         "- Detection gate (UAD): " + (
-             f"one {gate['covariance_type']}-covariance Gaussian mixture per class "
-             f"({gate['n_components']} component(s), reg_covar {gate['reg_covar']:g}) over the 512-d penultimate "
-             f"features of clean training scans; thresholds (one per class) set so "
-             f"{100 * gate['rejection_rate']:.0f}% of held-out clean training scans are rejected."
-             if gate else "none"),
+         "- Detection gate: " + (describe_gate(gate) + "." if gate else "none"),
          f"- Weights sha256 `{sha}`; every file is listed with its sha256 in `manifest.json`.",
          "",
          "## Training data", "",

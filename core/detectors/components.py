@@ -124,3 +124,23 @@ class Squeeze:
 
 
 COMPONENTS = {c.kind: c for c in (ClassGaussian, Squeeze)}
+
+
+def parse_parts(text: str) -> list:
+    """Gate parts from a short spec, as ``octguard fit-gate --parts`` takes it:
+    ``layer2:tied,pen:diag,squeeze:bits4+median3``."""
+    parts = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        head, _, arg = item.partition(":")
+        if head == "squeeze":
+            parts.append(Squeeze(tuple(arg.split("+")) if arg else ("bits4", "median3")))
+        else:
+            from .taps import TAPS
+
+            if head not in TAPS:
+                raise ValueError(f"unknown gate part {item!r}: use one of {', '.join(TAPS)} "
+                                 f"(with :tied or :diag) or squeeze[:bits4+bits5+median3]")
+            parts.append(ClassGaussian(head, arg or "tied"))
+    if not parts:
+        raise ValueError("no gate parts given")
+    return parts

@@ -17,7 +17,7 @@ TAPS = (*STAGES, "pen")
 def forward_with_taps(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """(N, C, H, W) in [0, 1] -> logits and {tap: (N, D)} for every tap."""
     b = model.backbone
-    h = (x - model.mean) / model.std
+    h = model.normalise(x)
     h = b.maxpool(b.relu(b.bn1(b.conv1(h))))
     taps = {}
     for name in STAGES:

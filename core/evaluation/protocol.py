@@ -91,12 +91,13 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
     ``attack`` is given. ``on_batch()`` is called after each clean batch;
     attacks report each step through ``progress``."""
     model, gate, device = lm.model, lm.gate, lm.device
-    channels = model.in_channels
     model.eval()
     preds, feats, l2s, linfs, scores = [], [], [], [], []
     t0 = time.perf_counter()
     for i in range(0, len(images_u8), batch_size):
-        x = as_float(images_u8[i:i + batch_size], channels, device)
+        # one grey channel: attacks perturb the image a file would hold, and
+        # the model replicates it to its channels inside the gradient path
+        x = as_float(images_u8[i:i + batch_size], 1, device)
         y = labels[i:i + batch_size].to(device)
         if attack is not None:
             x_adv = attack(x, y, progress=progress)

@@ -212,8 +212,7 @@ def markdown(r: dict) -> str:
     L += _table(["model", "method", "input", "weights sha256", "gate", "notes"],
                 [[m["model"]["name"], m["model"]["method"] or "?", f"{m['model']['input_size']} px",
                   f"`{m['model']['weights_sha256'][:12]}`",
-                  (f"{m['model']['gate']['covariance_type']}, {m['model']['gate']['n_components']} comp., "
-                   f"{100 * m['model']['gate']['rejection_rate']:.0f}% calib. rejection") if m["model"]["gate"] else "none",
+                  m["model"]["gate"]["summary"] if m["model"]["gate"] else "none",
                   "; ".join(m["notes"]) or ""] for m in models])
 
     L += ["## Clean accuracy and gate", ""]

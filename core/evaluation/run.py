@@ -9,6 +9,7 @@ The test part of the split is evaluated; ``--audit`` evaluates the held-out
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
@@ -20,7 +21,7 @@ import torch
 
 from ..data import Item, index_dataset, read_split, split_items
 from ..errors import ModelError, ScanError
-from ..gate import sha256_file
+from ..gate import describe_gate, sha256_file
 from ..progress import Progress
 from ..training.images import decode_items
 from ..training.progress_bar import ProgressBar
@@ -255,6 +256,6 @@ def _model_info(lm, split_path: Path) -> dict:
             "trained_split_sha256": trained_sha, "selected_epoch": meta.get("selected_epoch"),
             "has_gate": lm.gate is not None,
             "gate": None if lm.gate is None else {
-                "covariance_type": lm.gate.covariance_type, "n_components": lm.gate.n_components,
-                "reg_covar": lm.gate.reg_covar, "rejection_rate": lm.gate.rejection_rate},
+                **json.loads((lm.directory / "gate.json").read_text()),
+                "summary": describe_gate(json.loads((lm.directory / "gate.json").read_text()))},
             "warning": warning}

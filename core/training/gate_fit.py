@@ -28,8 +28,18 @@ def fit_gate(model, lab_x, lab_y, cal_x, device, *, n_components=1, covariance="
     return gate
 
 
+def fit_uad_gate(model, lab_x, lab_y, cal_x, device, *, parts: str, rejection_rate=0.05):
+    """The multi-part gate (core.detectors): parts fitted on clean labeled
+    scans, standardised and thresholded on the held-out clean calib scans."""
+    from ..detectors import UADGate
+    from ..detectors.components import parse_parts
+
+    gate = UADGate(parse_parts(parts), rejection_rate).fit(model, lab_x, lab_y, device)
+    return gate.calibrate(model, cal_x, device) if len(cal_x) else gate
+
+
 def refit_model_gate(model_dir: str | Path, data: str, split_path: str, out: str | Path | None = None,
-                     half: bool = False, **options) -> GaussianGate:
+                     half: bool = False, gate_parts: str = "", **options):
     """Refit the gate in place, or with ``out`` write a copy of the model
     (fp16 weights with ``half``) and fit the copy's gate on the weights it
     actually holds."""
@@ -46,7 +56,11 @@ def refit_model_gate(model_dir: str | Path, data: str, split_path: str, out: str
     parts = split_items(index_dataset(data), read_split(split_path))
     lab_x, lab_y = decode_items(parts["labeled"], lm.input_size)
     cal_x, _ = decode_items(parts["calib"], lm.input_size)
-    gate = fit_gate(lm.model, lab_x, lab_y, cal_x, lm.device, **options)
+    if gate_parts:
+        gate = fit_uad_gate(lm.model, lab_x, lab_y, cal_x, lm.device, parts=gate_parts,
+                            rejection_rate=options.get("rejection_rate", 0.05))
+    else:
+        gate = fit_gate(lm.model, lab_x, lab_y, cal_x, lm.device, **options)
     gate.save(lm.directory, lm.weights_sha256)
     write_manifest(lm.directory)
     return gate

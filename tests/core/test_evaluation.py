@@ -210,3 +210,15 @@ def test_default_grid_end_to_end(dataset, models, tmp_path):
         assert [p["eps"] for p in m["figure4"]["pgd"]] == [0, 0.001, 0.0025, 0.005, 0.01, 0.02]
         assert [p["c"] for p in m["figure4"]["cw"]] == [0.01, 0.1, 1, 10]
         assert [row["eps"] for row in m["table2"]] == [0.005, 0.01]
+
+
+def test_learning_curve_fits_the_error_power_law_and_refuses_to_extrapolate_a_flat_one():
+    from core.evaluation.learning_curve import fit_power_law, predict
+
+    n = np.array([250, 500, 1000])
+    err = 0.4 * n ** -0.3
+    fit = fit_power_law(n, 1 - err)
+    assert fit == pytest.approx((0.4, 0.3), rel=1e-6)
+    assert predict(fit, 4000) == pytest.approx(1 - 0.4 * 4000 ** -0.3)
+    assert fit_power_law(n, [0.9, 0.9, 0.9]) is None       # nothing learned from more data
+    assert fit_power_law(n[:1], [0.8]) is None              # one point is no curve

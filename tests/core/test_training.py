@@ -152,3 +152,20 @@ def test_class_balanced_order_draws_every_class_about_equally():
     assert counts.min() > 60 and counts.max() < 140, counts  # 100 each expected
     plain = _epoch_order(labels, False, torch.Generator().manual_seed(0))
     assert sorted(plain.tolist()) == list(range(len(labels)))
+
+
+def test_fit_gate_parts_replaces_the_gate_with_a_multi_part_one(tiny_data, tmp_path):
+    from core.cli import main as cli_main
+    from core.detectors import UADGate
+
+    out = train(_cfg(tiny_data, tmp_path, "nt", epochs=1), log=lambda *a: None)
+    rc = cli_main(["fit-gate", str(out), "--data", str(tiny_data), "--split", str(tiny_data / "split.json"),
+                   "--parts", "layer2:tied,pen:diag,squeeze:bits4+median3"])
+    assert rc == 0
+    lm = load_model_dir(out, device="cpu", require_gate=True)
+    assert isinstance(lm.gate, UADGate)
+    assert [c.name for c in lm.gate.components] == ["layer2_tied", "pen_diag", "squeeze_bits4+median3"]
+    assert np.isfinite(lm.gate.offset_).all()
+    # an unknown part is a one-line error, not a traceback
+    assert cli_main(["fit-gate", str(out), "--data", str(tiny_data), "--split", str(tiny_data / "split.json"),
+                     "--parts", "layer9:tied"]) != 0
