@@ -49,12 +49,21 @@ def predict(fit: tuple[float, float], n: float) -> float:
     return float(1 - a * n ** (-b))
 
 
-def curve(reports: list[dict], eps: float) -> dict:
-    """Points and fits, one series per figure, from one model per report
-    (the first model of each report), ordered by labeled-scan count."""
+def _pick(report: dict, name: str | None) -> dict:
+    if name is None:
+        return report["models"][0]
+    for m in report["models"]:
+        if m["model"]["name"] == name or Path(m["model"]["directory"]).name == name:
+            return m
+    raise KeyError(f"no model {name!r} in the report")
+
+
+def curve(reports: list[tuple[dict, str | None]], eps: float) -> dict:
+    """Points and fits, one series per figure, from one model of each report
+    (named, or the first), ordered by labeled-scan count."""
     pts = []
-    for r in reports:
-        m = r["models"][0]
+    for r, name in reports:
+        m = _pick(r, name)
         n = (m["model"].get("trained_on") or {}).get("labeled")
         if not n:
             raise ValueError(f"{m['model']['name']}: the report does not say how many labeled scans it used")
@@ -102,11 +111,17 @@ def plot(c: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("reports", nargs="+", help="report.json of each model, one model per report")
+    ap.add_argument("reports", nargs="+",
+                    help="REPORT.json or REPORT.json:MODEL (a model's name or directory name), one per point")
     ap.add_argument("--eps", type=float, default=0.005, help="PGD budget of the robustness points")
     ap.add_argument("--out", required=True, help="folder for learning_curve.json and .png")
     a = ap.parse_args(argv)
-    c = curve([json.loads(Path(p).read_text()) for p in a.reports], a.eps)
+    picks = []
+    for spec in a.reports:
+        path, _, name = spec.partition(".json:")
+        path = path if not name else path + ".json"
+        picks.append((json.loads(Path(path).read_text()), name or None))
+    c = curve(picks, a.eps)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "learning_curve.json").write_text(json.dumps(c, indent=1))
