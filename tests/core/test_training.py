@@ -169,3 +169,20 @@ def test_fit_gate_parts_replaces_the_gate_with_a_multi_part_one(tiny_data, tmp_p
     # an unknown part is a one-line error, not a traceback
     assert cli_main(["fit-gate", str(out), "--data", str(tiny_data), "--split", str(tiny_data / "split.json"),
                      "--parts", "layer9:tied"]) != 0
+
+
+def test_batchnorm_reestimation_never_loses_calib_accuracy(tiny_data, tmp_path):
+    out = train(_cfg(tiny_data, tmp_path, "nt", epochs=2, augment=True, select="best"), log=lambda *a: None)
+    last = json.loads((out / "history.json").read_text())[-1]
+    assert last["calib_acc_final"] == max(last["calib_acc_running_bn"], last["calib_acc_recalibrated_bn"])
+
+
+def test_batchnorm_reestimation_can_see_augmented_views():
+    from core.training.loop import recalibrate_batchnorm
+
+    images = torch.full((64, 1, 16, 16), 128, dtype=torch.uint8)   # one flat grey: no variance at all
+    plain, aug = torch.nn.BatchNorm2d(1), torch.nn.BatchNorm2d(1)
+    recalibrate_batchnorm(plain, images, 1, "cpu")
+    recalibrate_batchnorm(aug, images, 1, "cpu", augment=True)
+    assert float(plain.running_var) < 1e-6
+    assert float(aug.running_var) > 1e-3   # zoom padding, gamma, contrast and speckle of the training views
