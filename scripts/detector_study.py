@@ -30,6 +30,7 @@ from core.training.images import decode_items, extract_features
 PARTS = {
     "pen_diag": lambda: ClassGaussian("pen", "diag"),
     "pen_tied": lambda: ClassGaussian("pen", "tied"),
+    "pen_full": lambda: ClassGaussian("pen", "full"),
     "layer1_tied": lambda: ClassGaussian("layer1", "tied"),
     "layer2_tied": lambda: ClassGaussian("layer2", "tied"),
     "layer3_tied": lambda: ClassGaussian("layer3", "tied"),
@@ -39,7 +40,7 @@ PARTS = {
     "sq_median": lambda: Squeeze(("median3",)),
     "sq_bits4+median": lambda: Squeeze(("bits4", "median3")),
 }
-DENSITY = ["pen_diag", "pen_tied", "layer1_tied", "layer2_tied", "layer3_tied", "layer4_tied"]
+DENSITY = ["pen_full", "pen_diag", "pen_tied", "layer1_tied", "layer2_tied", "layer3_tied", "layer4_tied"]
 SQUEEZE = ["sq_bits4", "sq_bits5", "sq_median", "sq_bits4+median"]
 
 

@@ -3,8 +3,9 @@ differentiably, so an adaptive attack can see all of it.
 
 - ``ClassGaussian``: a Gaussian per predicted class over one tap's features,
   with a covariance shared by the classes (``tied``, Lee et al. 2018: one
-  well-estimated matrix instead of four from ~200-550 scans each) or
-  per class and diagonal (``diag``).
+  well-estimated matrix instead of four from ~200-550 scans each), per
+  class and diagonal (``diag``), or per class and full (``full``: the
+  paper's one-component GMM with reg_covar on the diagonal).
 - ``Squeeze``: feature squeezing (Xu et al., NDSS 2018): the L1 distance
   between the softmax of the input and of its squeezed copies (bit depth,
   3x3 median). A perturbation of a grey level or two that flips the label is
@@ -23,8 +24,8 @@ class ClassGaussian:
     kind = "class_gaussian"
 
     def __init__(self, tap: str = "pen", covariance: str = "tied", reg_covar: float = 1e-3):
-        if covariance not in ("tied", "diag"):
-            raise ValueError(f"covariance must be tied or diag, not {covariance!r}")
+        if covariance not in ("tied", "diag", "full"):
+            raise ValueError(f"covariance must be tied, diag or full, not {covariance!r}")
         self.tap, self.covariance, self.reg_covar = tap, covariance, reg_covar
 
     @property
@@ -40,6 +41,11 @@ class ClassGaussian:
             resid = Z - self.means_[y]
             cov = LedoitWolf().fit(resid).covariance_ + self.reg_covar * np.eye(Z.shape[1])
             self.precision_ = np.linalg.inv(cov)
+        elif self.covariance == "full":
+            eye = self.reg_covar * np.eye(Z.shape[1])
+            covs = [np.cov(Z[y == c], rowvar=False, bias=True) + eye for c in range(n_classes)]
+            self.precision_ = np.stack([np.linalg.inv(c) for c in covs])
+            self.logdet_ = np.array([np.linalg.slogdet(c)[1] for c in covs])
         else:
             self.var_ = np.stack([Z[y == c].var(0) for c in range(n_classes)]) + self.reg_covar
         return self
@@ -51,12 +57,23 @@ class ClassGaussian:
         if self.covariance == "tied":
             p = torch.as_tensor(self.precision_, device=z.device)
             return -0.5 * ((d @ p) * d).sum(1)
+        if self.covariance == "full":
+            # under every class, then pick: gathering a D x D matrix per image costs N*D*D
+            mus = torch.as_tensor(self.means_, device=z.device)
+            p = torch.as_tensor(self.precision_, device=z.device)
+            dc = z[:, None, :] - mus[None]                                   # N, C, D
+            maha = (torch.einsum("ncd,cde->nce", dc, p) * dc).sum(-1)        # N, C
+            ll = -0.5 * (maha + torch.as_tensor(self.logdet_, device=z.device))
+            return ll.gather(1, pred.view(-1, 1)).squeeze(1)
         var = torch.as_tensor(self.var_, device=z.device)[pred]
         return -0.5 * (d * d / var + var.log()).sum(1)
 
     def arrays(self) -> dict:
-        return {"means": self.means_, **({"precision": self.precision_} if self.covariance == "tied"
-                                         else {"var": self.var_})}
+        if self.covariance == "tied":
+            return {"means": self.means_, "precision": self.precision_}
+        if self.covariance == "full":
+            return {"means": self.means_, "precision": self.precision_, "logdet": self.logdet_}
+        return {"means": self.means_, "var": self.var_}
 
     def spec(self) -> dict:
         return {"kind": self.kind, "tap": self.tap, "covariance": self.covariance, "reg_covar": self.reg_covar}
@@ -65,9 +82,11 @@ class ClassGaussian:
     def from_saved(cls, spec: dict, arrays: dict) -> "ClassGaussian":
         c = cls(spec["tap"], spec["covariance"], spec["reg_covar"])
         c.means_ = arrays["means"]
-        if c.covariance == "tied":
+        if c.covariance in ("tied", "full"):
             c.precision_ = arrays["precision"]
-        else:
+        if c.covariance == "full":
+            c.logdet_ = arrays["logdet"]
+        if c.covariance == "diag":
             c.var_ = arrays["var"]
         return c
 
@@ -139,7 +158,7 @@ def parse_parts(text: str) -> list:
 
             if head not in TAPS:
                 raise ValueError(f"unknown gate part {item!r}: use one of {', '.join(TAPS)} "
-                                 f"(with :tied or :diag) or squeeze[:bits4+bits5+median3]")
+                                 f"(with :tied, :diag or :full) or squeeze[:bits4+bits5+median3]")
             parts.append(ClassGaussian(head, arg or "tied"))
     if not parts:
         raise ValueError("no gate parts given")

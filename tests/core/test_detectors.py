@@ -107,3 +107,16 @@ def test_analyser_and_adaptive_attack_use_the_multi_part_gate(fitted, tmp_path):
     y = torch.as_tensor([CLASSES.index(f.label) for f in frames])
     adv = make_attack("adaptive", model, gate=gate, eps=0.02, steps=3)(x, y)
     assert (adv - x).abs().max() <= 0.02 + 1e-6
+
+
+def test_full_covariance_part_is_the_papers_one_component_gmm():
+    from core.gate import GaussianGate
+
+    rng = np.random.default_rng(0)
+    Z, y = rng.normal(size=(120, 8)), np.repeat(np.arange(4), 30)
+    part = ClassGaussian("pen", "full").fit(Z, y, 4)
+    ours = part.score_torch({"pen": torch.as_tensor(Z)}, torch.as_tensor(y)).numpy()
+    paper = GaussianGate(1, "full", 1e-3).fit(Z, y).score_samples(Z, y)
+    # equal up to the constant d/2 log(2 pi), which standardisation removes
+    assert np.ptp(ours - paper) < 1e-9
+    assert (ours - paper)[0] == pytest.approx(0.5 * 8 * np.log(2 * np.pi))
