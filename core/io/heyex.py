@@ -56,10 +56,23 @@ def load_vol(path: Path, limits: Limits = DEFAULT_LIMITS) -> Scan:
     mod = import_reader(path, "eyepy.io.he.vol_reader", what, EXTRA_HEYEX)
     header = _vol_header(path, head, mod, limits)
     with reading(path, what):
-        volume = mod.HeVolReader(path).volume
+        reader = mod.HeVolReader(path)
+        volume = reader.volume
         data = volume.data
     md = {"Format": what, "Manufacturer": "Heidelberg Engineering"}
+    over = _over_range(reader)
+    if over > 0.01:
+        md["Intensity"] = (f"{over:.0%} of the raw values lie above the VOL range 0 to 1 and "
+                           "show as white, as eyepy reads them")
     return _scan(path, volume, data, dict(header), md, limits)
+
+
+def _over_range(reader) -> float:
+    """Fraction of VOL pixels above 1 (reflectivities are 0 to 1; FLT_MAX
+    marks pixels with no data)."""
+    raw = np.stack([b.data for b in reader.parsed_file.bscans])
+    valid = raw != np.finfo(np.float32).max
+    return float((raw[valid] > 1).mean()) if valid.any() else 0.0
 
 
 @lru_cache(maxsize=1)
