@@ -31,10 +31,12 @@ from .report_export import ExportError, export_report
 from .results import NOT_CLINICAL, result_text, scan_summary
 from .settings import Settings, cache_dir
 from .task_runner import TaskRunner
+from .volume_tools import VolumeTools
 
 log = logging.getLogger(__name__)
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-FALLBACK_FILTER = "OCT scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.dcm *.dicom);;All files (*)"
+FALLBACK_FILTER = ("OCT scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.dcm *.dicom *.vol *.xml "
+                   "*.e2e *.fda *.fds *.img);;All files (*)")
 N_SAMPLES = 2            # per class, plus one multi-frame DICOM volume
 
 
@@ -86,6 +88,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_statusbar()
         self.demo = DemoMode(self)
+        self.volume = VolumeTools(self)   # fundus dock, per-volume summary, caliper
         self._update_actions()
 
     # ------------------------------------------------------------------ build
@@ -549,12 +552,14 @@ class MainWindow(QMainWindow):
                                if not line.startswith("Model: ") and line != NOT_CLINICAL)
         else:
             body = "No prediction: " + (self.model_message or "analysis not finished")
+        if extra := self.volume.report_text():
+            body += "\n\n" + extra
         title = f"OCTGuard report: {self.scan.name}"
         if self.scan.n_frames > 1:
             title += f" (frame {self.image_view.current_frame + 1} of {self.scan.n_frames})"
         try:
             out = export_report(path, self.image_view.rendered_frame(), title, state, body,
-                                self._model_line())
+                                self._model_line(), self.volume.report_measurements())
         except ExportError as exc:
             self.show_error("Export failed", str(exc))
             return None

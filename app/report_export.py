@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMarginsF, QRectF, Qt
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QImage, QPageLayout, QPageSize, QPainter,
-                           QPdfWriter)
+                           QPdfWriter, QPen)
 
 from core.atomic import atomic_path
 
@@ -17,6 +17,7 @@ from . import theme
 from .results import NOT_CLINICAL
 
 PNG_SIZE = (1600, 1000)
+CALIPER_COLOUR = "#e6a100"
 
 
 class ExportError(Exception):
@@ -24,7 +25,7 @@ class ExportError(Exception):
 
 
 def _paint(p: QPainter, page: QRectF, image: np.ndarray | None, title: str,
-           state: str, body: str, model_line: str) -> None:
+           state: str, body: str, model_line: str, measurements=()) -> None:
     p.fillRect(page, QColor("white"))
     u = page.width() / 100          # layout unit: 1% of the page width
     x0, y = page.left() + 3 * u, page.top() + 3 * u
@@ -47,6 +48,7 @@ def _paint(p: QPainter, page: QRectF, image: np.ndarray | None, title: str,
         p.drawImage(target, qimg)
         p.setPen(QColor("#888888"))
         p.drawRect(target)
+        _paint_calipers(p, target, s, measurements, max(7, int(1.3 * u)))
 
     # result on the right
     tx = x0 + 59 * u
@@ -79,26 +81,44 @@ def _paint(p: QPainter, page: QRectF, image: np.ndarray | None, title: str,
                Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignBottom, foot)
 
 
+def _paint_calipers(p: QPainter, target: QRectF, scale: float, measurements, px: int) -> None:
+    """Each caliper as a line on the image, numbered as in the report text."""
+    pen = QPen(QColor(CALIPER_COLOUR))
+    pen.setWidthF(max(1.0, px / 5))
+    f = QFont("Sans Serif")
+    f.setPixelSize(px)
+    f.setBold(True)
+    p.setFont(f)
+    for i, m in enumerate(measurements, 1):
+        a = QPointF(target.left() + m.start[0] * scale, target.top() + m.start[1] * scale)
+        b = QPointF(target.left() + m.end[0] * scale, target.top() + m.end[1] * scale)
+        p.setPen(pen)
+        p.drawLine(a, b)
+        p.drawText(b + QPointF(px / 3, -px / 3), str(i))
+
+
 def export_report(path: str | Path, image: np.ndarray | None, title: str, state: str,
-                  body: str, model_line: str) -> Path:
-    """Write a .png or .pdf report atomically; raises ExportError."""
+                  body: str, model_line: str, measurements=()) -> Path:
+    """Write a .png or .pdf report atomically; raises ExportError.
+    ``measurements`` (core.measure.Measurement) are drawn on the image."""
     path = Path(path)
     kind = path.suffix.lower()
     if kind not in (".png", ".pdf"):
         raise ExportError(f"{path.name}: choose a .png or .pdf file name")
     try:
         with atomic_path(path) as tmp:
-            _render(tmp, kind, path, image, title, state, body, model_line)
+            _render(tmp, kind, path, image, title, state, body, model_line, measurements)
     except OSError as exc:
         raise ExportError(f"could not write {path}: {exc}") from exc
     return path
 
 
-def _render(tmp: Path, kind: str, path: Path, image, title, state, body, model_line) -> None:
+def _render(tmp: Path, kind: str, path: Path, image, title, state, body, model_line,
+            measurements) -> None:
     if kind == ".png":
         img = QImage(*PNG_SIZE, QImage.Format_RGB32)
         p = QPainter(img)
-        _paint(p, QRectF(0, 0, *PNG_SIZE), image, title, state, body, model_line)
+        _paint(p, QRectF(0, 0, *PNG_SIZE), image, title, state, body, model_line, measurements)
         p.end()
         if not img.save(str(tmp), "PNG"):
             raise ExportError(f"could not write {path}")
@@ -114,7 +134,7 @@ def _render(tmp: Path, kind: str, path: Path, image, title, state, body, model_l
             raise ExportError(f"could not write {path}")
         r = w.pageLayout().paintRectPixels(w.resolution())
         _paint(p, QRectF(0, 0, r.width(), r.height()), image, title, state, body,
-               model_line)
+               model_line, measurements)
         p.end()
         del w  # flush and close the file before renaming it
     if tmp.stat().st_size == 0:

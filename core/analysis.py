@@ -71,16 +71,20 @@ class Analyzer:
                 accepted=bool(has_content[i]) and (score is None or bool(score >= thr))))
         return out
 
-    def analyze_many(self, scans: list[Scan]) -> list[ScanResult]:
+    def analyze_many(self, scans: list[Scan], progress: Progress | None = None) -> list[ScanResult]:
         """Several scans with their frames batched together, so a folder of
-        single B-scans runs at batched speed instead of one forward each."""
+        single B-scans runs at batched speed instead of one forward each. A
+        volume is the one-scan case: folders and volumes share this path."""
         if not scans:
             return []
-        lm = self.loaded
-        x = torch.cat([to_tensor(s.frames, lm.input_size, lm.model.in_channels) for s in scans])
+        n = sum(s.n_frames for s in scans)
         frames: list[FrameResult] = []
-        for start in range(0, len(x), self.batch_size):
-            frames.extend(self.analyze_tensor(x[start:start + self.batch_size]))
+        for x in self._batches(scans):
+            if progress is not None:
+                progress.update(len(frames) / n, f"frame {len(frames) + 1} of {n}")
+            frames.extend(self.analyze_tensor(x))
+        if progress is not None:
+            progress.update(1.0, "done")
         out, k = [], 0
         for s in scans:
             res = ScanResult(frames[k:k + s.n_frames])
@@ -90,17 +94,23 @@ class Analyzer:
             k += s.n_frames
         return out
 
+    def _batches(self, scans: list[Scan]):
+        """Model-input batches of ``batch_size`` frames across the scans, each
+        scan's frames preprocessed at its own size, a batch at a time."""
+        lm, size = self.loaded, self.batch_size
+        buf, n_buf = [], 0
+        for s in scans:
+            start = 0
+            while start < s.n_frames:
+                take = min(size - n_buf, s.n_frames - start)
+                buf.append(to_tensor(s.frames[start:start + take], lm.input_size,
+                                     lm.model.in_channels))
+                n_buf, start = n_buf + take, start + take
+                if n_buf == size:
+                    yield torch.cat(buf)
+                    buf, n_buf = [], 0
+        if buf:
+            yield torch.cat(buf)
+
     def analyze(self, scan: Scan, progress: Progress | None = None) -> ScanResult:
-        result = ScanResult()
-        n = scan.n_frames
-        for start in range(0, n, self.batch_size):
-            if progress is not None:
-                progress.update(start / n, f"frame {start + 1} of {n}")
-            x = to_tensor(scan.frames[start:start + self.batch_size], self.loaded.input_size,
-                          self.loaded.model.in_channels)
-            for fr in self.analyze_tensor(x):
-                fr.frame += start
-                result.frames.append(fr)
-        if progress is not None:
-            progress.update(1.0, "done")
-        return result
+        return self.analyze_many([scan], progress)[0]

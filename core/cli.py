@@ -40,6 +40,7 @@ def cmd_predict(args) -> int:
     from .analysis import Analyzer
     from .errors import OCTGuardError
     from .io import load_scan
+    from .summary import summarize
 
     analyzer = Analyzer(lm)
     failed = False
@@ -48,7 +49,11 @@ def cmd_predict(args) -> int:
                   "model": {"name": lm.name, "sha256": lm.weights_sha256}, "frames": []}
         try:
             scan = load_scan(p)
-            record["frames"] = [f.as_dict() for f in analyzer.analyze(scan).frames]
+            result = analyzer.analyze(scan)
+            record["frames"] = [f.as_dict() for f in result.frames]
+            if scan.n_frames > 1:  # a volume: how many frames went where
+                summary = summarize(result, lm.classes)
+                record["summary"] = summary.as_dict()
             record["ok"] = True
         except (OCTGuardError, OSError) as exc:
             failed = True
@@ -62,6 +67,8 @@ def cmd_predict(args) -> int:
                 score = "" if f["score"] is None else f"  gate {f['score']:.1f} (threshold {f['threshold']:.1f})"
                 fr = f" frame {f['frame']}" if len(record["frames"]) > 1 else ""
                 print(f"{p}{fr}: {f['label']} p={f['probabilities'][f['label']]:.3f}{score}  {verdict}")
+            if "summary" in record:
+                print(f"{p}: {summary.text()}")
     return EXIT_FAILED_INPUT if failed else EXIT_OK
 
 

@@ -8,6 +8,29 @@ import numpy as np
 
 
 @dataclass
+class Fundus:
+    """The en-face image (SLO, near-infrared or colour fundus) of a volume.
+
+    ``image`` is float32 (H, W) in [0, 1]; ``pixel_spacing`` is (row, column)
+    in mm. ``bscan_lines`` is (F, 2, 2) float: for each frame of the scan the
+    start and end point of that B-scan as (x, y) in fundus pixels, or None
+    when the file does not say where the B-scans lie.
+    """
+
+    image: np.ndarray
+    pixel_spacing: tuple[float, float] | None = None
+    bscan_lines: np.ndarray | None = None
+    modality: str = ""
+
+    def __post_init__(self) -> None:
+        self.image = np.ascontiguousarray(self.image, dtype=np.float32)
+        if self.image.ndim != 2:
+            raise ValueError(f"a fundus image must be (H, W), got shape {self.image.shape}")
+        if self.bscan_lines is not None:
+            self.bscan_lines = np.asarray(self.bscan_lines, dtype=np.float64).reshape(-1, 2, 2)
+
+
+@dataclass
 class Scan:
     """One or more OCT B-scans from a single source.
 
@@ -15,7 +38,8 @@ class Scan:
     file's own bit depth (RGB is converted to luminance). ``pixel_spacing`` is
     (row, column) in millimetres when the file says so. ``metadata`` holds
     display strings; ``phi_keys`` names the entries that identify a patient
-    so the viewer can hide them.
+    so the viewer can hide them. ``fundus`` is the en-face image a vendor
+    volume comes with, if any.
     """
 
     frames: np.ndarray
@@ -24,6 +48,7 @@ class Scan:
     metadata: dict[str, str] = field(default_factory=dict)
     phi_keys: set[str] = field(default_factory=set)
     synthetic: bool = False
+    fundus: Fundus | None = None
 
     def __post_init__(self) -> None:
         f = np.asarray(self.frames)

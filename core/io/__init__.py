@@ -1,4 +1,5 @@
-"""Loading scans: ``load_scan(path) -> Scan`` for JPEG, PNG, BMP, TIFF and DICOM.
+"""Loading scans: ``load_scan(path) -> Scan`` for JPEG, PNG, BMP, TIFF, DICOM
+and, with the optional vendor readers, Heidelberg, Topcon and Zeiss exports.
 
 The format is detected from the file's content, never its name, so a PNG
 called ``scan.jpg`` or a DICOM called ``scan.png`` loads. Every failure is a
@@ -17,8 +18,8 @@ import numpy as np
 from ..errors import ScanError
 from ..scan import Scan
 from .dicom import load_dicom
-from .formats import (FILE_DIALOG_FILTER, HEAD_BYTES, SUPPORTED_SUFFIXES, describe_unknown,
-                      natural_key, sniff)
+from .formats import (FILE_DIALOG_FILTER, HEAD_BYTES, SNIFFED_SUFFIXES, SUPPORTED_SUFFIXES,
+                      VENDOR_KINDS, describe_unknown, natural_key, sniff)
 from .images import load_image
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -33,7 +34,11 @@ def load_scan(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> Sc
     """
     path = Path(path)
     kind = _kind(path, limits)
-    scan = load_dicom(path, limits) if kind == "DICOM" else load_image(path, limits)
+    if kind in VENDOR_KINDS:
+        from .vendor import load_vendor
+        scan = load_vendor(kind, path, limits)
+    else:
+        scan = load_dicom(path, limits) if kind == "DICOM" else load_image(path, limits)
     # Last line of defence for the Scan contract: finite and in [0, 1].
     if not np.isfinite(scan.frames).all():
         raise ScanError(path, "the pixel data contain NaN or infinite values")
@@ -59,6 +64,10 @@ def _kind(path: Path, limits: Limits) -> str:
     except OSError as exc:
         raise ScanError(path, f"cannot read the file ({exc.strerror or exc})") from None
     kind = sniff(head)
+    if kind in (None, "BMP") and path.suffix.lower() == ".img":
+        # headerless raw data, known by its name alone (its first two bytes
+        # may well read "BM", the only magic short enough to match by chance)
+        kind = "ZEISS_IMG"
     if kind is None:
         raise ScanError(path, describe_unknown(head))
     return kind
@@ -71,11 +80,11 @@ def is_scan_file(path: Path) -> bool:
         return False
     if path.suffix.lower() in SUPPORTED_SUFFIXES:
         return True
-    if path.suffix:
+    if path.suffix.lower() not in SNIFFED_SUFFIXES:
         return False
     try:
         with open(path, "rb") as fh:
-            return sniff(fh.read(HEAD_BYTES)) == "DICOM"
+            return sniff(fh.read(HEAD_BYTES)) in ("DICOM", "HEYEX_XML")
     except OSError:
         return False
 
@@ -87,4 +96,10 @@ def iter_scan_files(folder: str | os.PathLike, recursive: bool = False) -> Itera
         raise ScanError(folder, "not a folder")
     found = folder.rglob("*") if recursive else folder.iterdir()
     files = [p for p in found if is_scan_file(p)]
+    # a Heidelberg XML export lists once, not once more per TIFF it names
+    xmls = [p for p in files if p.suffix.lower() == ".xml"]
+    if xmls:
+        from .heyex import xml_member_files
+        members = set().union(*(xml_member_files(x) for x in xmls))
+        files = [p for p in files if p not in members]
     yield from sorted(files, key=lambda p: (natural_key(p.parent), natural_key(p)))

@@ -4,12 +4,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
+# Device exports read through the optional vendor readers (core/io/vendor.py).
+VENDOR_SUFFIXES = (".vol", ".e2e", ".fda", ".fds", ".img")
+SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom",
+                      *VENDOR_SUFFIXES)
+# Listed in a folder only when their content says they are a scan (any XML is not).
+SNIFFED_SUFFIXES = ("", ".xml")
 
 FILE_DIALOG_FILTER = ";;".join([
-    "OCT scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.dcm *.dicom)",
+    "OCT scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.dcm *.dicom *.vol *.xml *.e2e *.fda "
+    "*.fds *.img)",
     "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff)",
     "DICOM (*.dcm *.dicom)",
+    "Device exports (*.vol *.xml *.e2e *.fda *.fds *.img)",
     "All files (*)",
 ])
 
@@ -29,6 +36,16 @@ _IMAGE_MAGIC = (
     (b"MM\x00+", "TIFF"),
 )
 
+# Vendor formats by their first bytes. Zeiss Cirrus .img is headerless raw
+# data and is known by its suffix alone (core/io/__init__.py).
+_VENDOR_MAGIC = (
+    (b"HSF-OCT-", "HEYEX_VOL"),
+    (b"ep-v", "HEYEX_VOL"),  # a VOL written by eyepy's HeVolWriter names eyepy's version
+    (b"CMDb", "HEYEX_E2E"),
+    (b"FOCT", "TOPCON"),
+)
+VENDOR_KINDS = ("HEYEX_VOL", "HEYEX_XML", "HEYEX_E2E", "TOPCON", "ZEISS_IMG")
+
 # Things people drop on a viewer by mistake, so the error can say what they are.
 _OTHER_MAGIC = (
     (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
@@ -44,13 +61,27 @@ _OTHER_MAGIC = (
 
 
 def sniff(head: bytes) -> str | None:
-    """'DICOM', 'JPEG', 'PNG', 'BMP', 'TIFF' or None, from the first bytes."""
+    """'DICOM', 'JPEG', 'PNG', 'BMP', 'TIFF', one of VENDOR_KINDS or None,
+    from the first bytes."""
     if len(head) >= HEAD_BYTES and head[128:132] == b"DICM":
         return "DICOM"
-    for magic, kind in _IMAGE_MAGIC:
+    for magic, kind in _IMAGE_MAGIC + _VENDOR_MAGIC:
         if head.startswith(magic):
             return kind
+    if _is_heyex_xml(head):
+        return "HEYEX_XML"
     return None
+
+
+def _is_heyex_xml(head: bytes) -> bool:
+    """A Heidelberg XML export: optional BOM and XML declaration, then <HEDX>."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<?xml"):
+        end = text.find(b"?>")
+        if end < 0:
+            return False
+        text = text[end + 2:].lstrip()
+    return text.startswith(b"<HEDX")
 
 
 def describe_unknown(head: bytes) -> str:
@@ -60,8 +91,8 @@ def describe_unknown(head: bytes) -> str:
             return f"not an image: the file is {what}"
     if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
         return "not an image: the file is plain text"
-    return ("not a supported scan: the content is not JPEG, PNG, BMP, TIFF or DICOM "
-            "(DICOM files need the 'DICM' marker after the 128-byte preamble)")
+    return ("not a supported scan: the content is not JPEG, PNG, BMP, TIFF, DICOM or a "
+            "device export (DICOM files need the 'DICM' marker after the 128-byte preamble)")
 
 
 def natural_key(path: Path) -> list:

@@ -36,6 +36,12 @@ REJECTED = {
     "nan_pixels.tif": r"1 NaN",
     "zero_width.bmp": r"cannot read the image header",
     "mixed_page_sizes.tif": r"same size",
+    "vol_short_header.vol": r"VOL file is truncated: 512 bytes, shorter than its 2048-byte header",
+    "zeiss_no_size.img": r"raw data without a header",
+    "zeiss_wrong_size_512x128.img": r"512 x 128 cube, which needs 67108864 bytes",
+    "heyex_escape.xml": r"names an image outside its folder",
+    "heyex_no_bscans.xml": r"names no OCT B-scans",
+    "heyex_missing_tiff.xml": r"names B1\.tif, which is not a file in its folder",
 }
 
 

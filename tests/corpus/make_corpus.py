@@ -156,6 +156,15 @@ def tiff_bytes(pages: list[np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+def heyex_xml(exam_url: str) -> bytes:
+    """A minimal Heidelberg XML export naming one B-scan file."""
+    return ("<?xml version='1.0' encoding='UTF-8'?>\n<HEDX><BODY><Patient><Study><Series>"
+            "<Image><ImageType><Type>OCT</Type></ImageType><OphthalmicAcquisitionContext>"
+            "<Width>8</Width><Height>8</Height></OphthalmicAcquisitionContext>"
+            f"<ImageData><ExamURL>{exam_url}</ExamURL></ImageData></Image>"
+            "</Series></Study></Patient></BODY></HEDX>\n").encode()
+
+
 def corpus_files() -> dict[str, bytes]:
     """name -> bytes for every stored nasty file."""
     jpeg = image_bytes(noise_image(64, 64, seed=1), "JPEG", quality=90)
@@ -211,6 +220,13 @@ def corpus_files() -> dict[str, bytes]:
         "nan_pixels.tif": tiff_bytes([nan_tiff]),
         "zero_width.bmp": bytes(bmp),
         "mixed_page_sizes.tif": tiff_bytes([noise_image(16, 16), noise_image(8, 16)]),
+        # device exports: refused on what can be checked without the vendor readers
+        "vol_short_header.vol": b"HSF-OCT-103\0" + bytes(500),
+        "zeiss_no_size.img": bytes(1000),
+        "zeiss_wrong_size_512x128.img": bytes(2048),
+        "heyex_escape.xml": heyex_xml("file:///\\\\server\\..\\x/../../etc/passwd"),
+        "heyex_no_bscans.xml": b"<?xml version='1.0'?>\n<HEDX><BODY><Patient/></BODY></HEDX>\n",
+        "heyex_missing_tiff.xml": heyex_xml("file:///\\\\server\\export\\B1.tif"),
         "png_named_as.jpg": image_bytes(ok8, "PNG"),
         "dicom_named_as.png": dicom_bytes(dicom_dataset(ok8)),
     }
