@@ -15,7 +15,8 @@ class Scan:
     file's own bit depth (RGB is converted to luminance). ``pixel_spacing`` is
     (row, column) in millimetres when the file says so. ``metadata`` holds
     display strings; ``phi_keys`` names the entries that identify a patient
-    so the viewer can hide them.
+    so the viewer can hide them. ``demonstration`` is set for files that
+    carry OCTGuard's adversarial-demonstration marking (core.io.formats).
     """
 
     frames: np.ndarray
@@ -24,6 +25,7 @@ class Scan:
     metadata: dict[str, str] = field(default_factory=dict)
     phi_keys: set[str] = field(default_factory=set)
     synthetic: bool = False
+    demonstration: bool = False
 
     def __post_init__(self) -> None:
         f = np.asarray(self.frames)
