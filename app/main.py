@@ -27,15 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render the window once analysis has finished, save it and exit")
     p.add_argument("--theme", choices=("dark", "light"), help="colour theme for this session")
     p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1400x880")
+    from core.attacks.spec import DEFAULTS
     demo = p.add_argument_group("demo mode (perturbed images, research demonstration)")
     demo.add_argument("--demo", metavar="ATTACK", type=str.lower,
                       choices=("fgsm", "pgd", "cw", "adaptive"),
                       help="start in demo mode with this attack")
-    demo.add_argument("--eps", type=float, default=0.005, help="L-inf budget in [0, 1] units")
-    demo.add_argument("--steps", type=int, default=10, help="PGD steps")
-    demo.add_argument("--c", type=float, default=1.0, help="C&W c")
+    demo.add_argument("--eps", type=float, default=DEFAULTS.eps, help="L-inf budget in [0, 1] units")
+    demo.add_argument("--steps", type=int, default=DEFAULTS.steps, help="PGD steps")
+    demo.add_argument("--c", type=float, default=DEFAULTS.c, help="C&W c")
     demo.add_argument("--eight-bit", action="store_true",
                       help="quantise the adversarial image as an 8-bit file would")
+    demo.add_argument("--native", action="store_true",
+                      help="attack the scan at its native resolution on the 8-bit grid (the realistic file)")
     return p
 
 
@@ -46,7 +49,7 @@ def apply_args(window, args: argparse.Namespace) -> None:
     if args.demo:
         from .demo.params import DemoParams
         window.demo.set_params(DemoParams(attack=args.demo, eps=args.eps, steps=args.steps,
-                                          c=args.c, eight_bit=args.eight_bit))
+                                          c=args.c, eight_bit=args.eight_bit, native=args.native))
         window.demo.set_enabled(True)
 
 

@@ -24,6 +24,7 @@ from core.scan import Scan
 from . import jobs, theme
 from .analysis_panel import AnalysisPanel
 from .demo import DemoMode
+from .demonstration_banner import DemonstrationBanner
 from .folder_panel import FolderPanel
 from .image_view import ImageView
 from .metadata_panel import MetadataPanel
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self._build_statusbar()
         self.demo = DemoMode(self)
         self.volume = VolumeTools(self)   # fundus dock, per-volume summary, caliper
+        self.demonstration_banner = DemonstrationBanner(self)
         self._update_actions()
 
     # ------------------------------------------------------------------ build

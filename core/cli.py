@@ -72,61 +72,11 @@ def cmd_predict(args) -> int:
     return EXIT_FAILED_INPUT if failed else EXIT_OK
 
 
-# -- attack ----------------------------------------------------------------
+# -- attack: core/cli_attack.py --------------------------------------------
 def cmd_attack(args) -> int:
-    lm = _load_model(args.model, require_gate=args.method == "adaptive")
-    if lm is None:
-        return EXIT_USAGE
-    import torch
+    from .cli_attack import cmd_attack as run
 
-    from .analysis import Analyzer
-    from .attacks import make_attack
-    from .errors import OCTGuardError
-    from .io import load_scan
-    from .preprocess import to_tensor
-    from .writers import check_adversarial_path, write_adversarial
-
-    check_adversarial_path(args.out, args.quantize)   # refuse before spending time on the attack
-    try:
-        scan = load_scan(args.path)
-    except (OCTGuardError, OSError) as exc:
-        _err(str(exc))
-        return EXIT_FAILED_INPUT
-    frame = min(args.frame, scan.n_frames - 1)
-    x = to_tensor(scan.frames[frame], lm.input_size, lm.model.in_channels).to(lm.device)
-    analyzer = Analyzer(lm)
-    clean = analyzer.analyze_tensor(x)[0]
-    label = torch.tensor([lm.classes.index(args.label) if args.label else lm.classes.index(clean.label)],
-                         device=lm.device)
-    kw = {"eps": args.eps}
-    if args.method in ("pgd", "adaptive"):
-        kw["steps"] = args.steps
-    if args.method == "cw":
-        kw = {"c": args.c, "steps": args.steps}
-    attack = make_attack(args.method, lm.model, gate=lm.gate, **kw)
-    adv = attack(x, label)
-    if args.quantize:
-        adv = torch.round(adv * 255) / 255
-    advr = analyzer.analyze_tensor(adv)[0]
-    out = write_adversarial(adv[0, 0].cpu().numpy(), args.out, quantize=args.quantize)
-    diff = (adv - x).abs()
-    report = {"file": str(args.path), "frame": frame, "method": args.method, "eps": args.eps,
-              "quantized_8bit": bool(args.quantize), "out": str(out),
-              "linf": float(diff.max()), "l2": float(torch.linalg.vector_norm(adv - x)),
-              "clean": clean.as_dict(), "adversarial": advr.as_dict(),
-              "attack": repr(attack)}
-    if args.json:
-        print(json.dumps(report))
-    else:
-        def line(tag, r):
-            v = "accepted" if r.accepted else "REJECTED"
-            s = "" if r.score is None else f" gate {r.score:.1f}/{r.threshold:.1f}"
-            return f"{tag:12s} {r.label:7s} p={r.probabilities[r.label]:.3f}{s} {v}"
-        print(line("clean", clean))
-        print(line("adversarial", advr))
-        print(f"L-inf {report['linf']:.4f} ({report['linf'] * 255:.2f} grey levels), wrote {out}"
-              + ("" if args.quantize else " (float, full precision)"))
-    return EXIT_OK
+    return run(args)
 
 
 # -- samples / split -------------------------------------------------------
@@ -224,18 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="one JSON object per file per line")
     pr.set_defaults(func=cmd_predict)
 
-    at = sub.add_parser("attack", help="attack one scan and report clean vs adversarial")
-    at.add_argument("path")
-    at.add_argument("--method", choices=["fgsm", "pgd", "cw", "adaptive"], default="pgd")
-    at.add_argument("--eps", type=float, default=0.005, help="L-inf budget in [0, 1] pixel units")
-    at.add_argument("--steps", type=int, default=10)
-    at.add_argument("--c", type=float, default=1.0, help="C&W constant")
-    at.add_argument("--frame", type=int, default=0)
-    at.add_argument("--label", help="true class (default: the clean prediction)")
-    at.add_argument("--out", required=True, help=".tif/.tiff (float32) or .npy; .png only with --quantize")
-    at.add_argument("--quantize", action="store_true", help="round to 8 bits, as a PNG/JPEG file would")
-    at.add_argument("--model")
-    at.add_argument("--json", action="store_true")
+    at = sub.add_parser("attack", help="attack scans, write each adversarial file and report its verdict")
+    from .cli_attack import add_attack_args
+    add_attack_args(at)
     at.set_defaults(func=cmd_attack)
 
     sa = sub.add_parser("samples", help="write synthetic phantom scans (PNG and a multi-frame DICOM)")

@@ -15,6 +15,9 @@ from .gate import describe_gate
 from .model_store import write_manifest
 
 
+ATTACK_TITLES = {"adaptive": "adaptive PGD", "pgd-file-8bit": "PGD on the 8-bit file, native resolution"}
+
+
 def _model_section(report: dict, weights_sha256: str) -> dict | None:
     for m in report.get("models", []):
         if m["model"]["weights_sha256"] == weights_sha256:
@@ -41,7 +44,7 @@ def _results(m: dict, heading: str, note: str) -> list[str]:
         if a["budget_kind"] == "eps" and a["budget"] == 0:
             continue
         cats = a.get("categories") or {}
-        rows.append([a["attack"].upper() if a["attack"] != "adaptive" else "adaptive PGD",
+        rows.append([ATTACK_TITLES.get(a["attack"], a["attack"].upper()),
                      f"{a['budget_kind']} {a['budget']:g}", _pct(a["accuracy"]), f"{a['n_success']} / {a['n']}",
                      _num(a["r_f"]), _num(a.get("r_fg")), _f(a.get("auprc_average")),
                      f"{cats.get('rejected', 0)}/{cats.get('accepted_correct', 0)}/{cats.get('accepted_wrong', 0)}"

@@ -2,6 +2,11 @@
 resize to the model's input size, grey replicated to the model's channels.
 No mean/std normalisation here: the classifier does that inside ``forward`` so
 attacks and eps values live in plain [0, 1] pixel space.
+
+:func:`preprocess` is the one implementation, in torch and differentiable:
+inference (:func:`to_tensor`) and the file-level attacks, which optimise the
+full-resolution image through it (core.attacks.model_input), run the same
+operations, so the attack sees exactly what the viewer will compute.
 """
 from __future__ import annotations
 
@@ -10,12 +15,29 @@ import torch
 import torch.nn.functional as F
 
 
+def square_box(h: int, w: int) -> tuple[int, int, int]:
+    """(top, left, side) of the centred largest square of an (h, w) image."""
+    s = min(h, w)
+    return (h - s) // 2, (w - s) // 2, s
+
+
 def center_square(frame: np.ndarray) -> np.ndarray:
     """Centre crop (H, W) to its largest square."""
-    h, w = frame.shape[-2:]
-    s = min(h, w)
-    top, left = (h - s) // 2, (w - s) // 2
+    top, left, s = square_box(*frame.shape[-2:])
     return frame[..., top : top + s, left : left + s]
+
+
+def preprocess(x: torch.Tensor, size: int, channels: int = 3) -> torch.Tensor:
+    """(N, 1, H, W) grey in [0, 1] -> (N, C, size, size): centre square,
+    resize, clamp, grey replicated to ``channels``. Differentiable in ``x``;
+    the result is a view (``expand``) when ``channels`` > 1."""
+    top, left, s = square_box(*x.shape[-2:])
+    t = x[..., top : top + s, left : left + s]
+    if s != size:
+        # antialias matters when shrinking 496 px B-scans: speckle would alias
+        t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False,
+                          antialias=s > size)
+    return t.clamp(0.0, 1.0).expand(-1, channels, -1, -1)
 
 
 def to_tensor(frames: np.ndarray, size: int, channels: int = 3) -> torch.Tensor:
@@ -23,11 +45,6 @@ def to_tensor(frames: np.ndarray, size: int, channels: int = 3) -> torch.Tensor:
     arr = np.asarray(frames, dtype=np.float32)
     if arr.ndim == 2:
         arr = arr[None]
-    arr = center_square(arr)
-    t = torch.from_numpy(np.ascontiguousarray(arr)).unsqueeze(1)
-    if t.shape[-1] != size:
-        # antialias matters when shrinking 496 px B-scans: speckle would alias
-        t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False,
-                          antialias=t.shape[-1] > size)
-    t = t.clamp_(0.0, 1.0)
-    return t.expand(-1, channels, -1, -1).contiguous()
+    t = torch.from_numpy(np.ascontiguousarray(center_square(arr))).unsqueeze(1)
+    with torch.no_grad():
+        return preprocess(t, size, channels).contiguous()

@@ -39,7 +39,8 @@ class Scan:
     (row, column) in millimetres when the file says so. ``metadata`` holds
     display strings; ``phi_keys`` names the entries that identify a patient
     so the viewer can hide them. ``fundus`` is the en-face image a vendor
-    volume comes with, if any.
+    volume comes with, if any. ``demonstration`` is set for files that
+    carry OCTGuard's adversarial-demonstration marking (core.io.formats).
     """
 
     frames: np.ndarray
@@ -49,6 +50,7 @@ class Scan:
     phi_keys: set[str] = field(default_factory=set)
     synthetic: bool = False
     fundus: Fundus | None = None
+    demonstration: bool = False
 
     def __post_init__(self) -> None:
         f = np.asarray(self.frames)

@@ -1,15 +1,16 @@
 """The demo's controls: attack, eps (also in grey levels), PGD steps, C&W c,
-the 8-bit toggle, the model to attack and the view layout. Every change
+the image it perturbs (model input or the native-resolution 8-bit file),
+the model to attack and the view layout. Every change
 emits ``changed`` with a fresh :class:`DemoParams`."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
                                QLabel, QSlider, QSpinBox, QWidget)
 
-from .params import ATTACK_NAMES, EPS_MAX, EPS_TICKS, DemoParams, grey_levels
+from .params import ATTACK_NAMES, EPS_MAX, EPS_TICKS, REALISM, DemoParams, grey_levels
 from .views import VIEWS
 
 VIEWER_MODEL = "viewer"   # combo data for "the model the viewer has loaded"
@@ -51,10 +52,16 @@ class DemoControls(QWidget):
         self.c.setValue(1.0)
         form.addRow("C&&W c", self.c)
 
-        self.eight_bit = QCheckBox("as an 8-bit file")
-        self.eight_bit.setToolTip("Round the adversarial image to the 256 grey levels an 8-bit "
-                                  "file can hold (the clean input too), then classify it")
-        form.addRow("", self.eight_bit)
+        self.image_kind = QComboBox()
+        self._kinds = list(REALISM)              # (native, eight_bit), in combo order
+        self.image_kind.addItems(list(REALISM.values()))
+        self.image_kind.setToolTip(
+            "Model input, float: the paper's threat, the model's own input tensor.\n"
+            "Rounded to 8 bits: the same attack, then rounded as a naive 8-bit save would.\n"
+            "Native resolution, 8-bit: the realistic threat. The full-resolution scan is attacked "
+            "through the viewer's own crop and resize, in whole grey levels; Export writes that "
+            "file (PNG or DICOM), marked as a demonstration image.")
+        form.addRow("Image", self.image_kind)
 
         self.model = QComboBox()
         self.model.setToolTip("Which installed model to attack (for example SSAT against the "
@@ -69,7 +76,7 @@ class DemoControls(QWidget):
         self.set_params(DemoParams())
         self.set_models([], None)
         for sig in (self.attack.currentIndexChanged, self.eps.valueChanged,
-                    self.steps.valueChanged, self.c.valueChanged, self.eight_bit.toggled,
+                    self.steps.valueChanged, self.c.valueChanged, self.image_kind.currentIndexChanged,
                     self.model.currentIndexChanged):
             sig.connect(self._emit)
         self.view_mode.currentTextChanged.connect(self.layout_changed)
@@ -81,7 +88,8 @@ class DemoControls(QWidget):
         # (C&W steps) and an eps finer than the slider's 0.0001 steps
         return self._base.with_(attack=self.attack.currentData(), eps=self._eps,
                                 steps=self.steps.value(), c=self.c.value(),
-                                eight_bit=self.eight_bit.isChecked(),
+                                native=self._kinds[self.image_kind.currentIndex()][0],
+                                eight_bit=self._kinds[self.image_kind.currentIndex()][1],
                                 model_dir=None if data in (None, VIEWER_MODEL) else Path(data))
 
     def _slider_moved(self, tick: int) -> None:
@@ -89,7 +97,7 @@ class DemoControls(QWidget):
 
     def set_params(self, p: DemoParams) -> None:
         """Set every control at once, emitting ``changed`` once."""
-        widgets = (self.attack, self.eps, self.steps, self.c, self.eight_bit, self.model)
+        widgets = (self.attack, self.eps, self.steps, self.c, self.image_kind, self.model)
         for w in widgets:
             w.blockSignals(True)
         self._base = p
@@ -98,7 +106,7 @@ class DemoControls(QWidget):
         self.eps.setValue(round(min(max(p.eps, 0.0), EPS_MAX) * EPS_TICKS / EPS_MAX))
         self.steps.setValue(p.steps)
         self.c.setValue(p.c)
-        self.eight_bit.setChecked(p.eight_bit)
+        self.image_kind.setCurrentIndex(self._kinds.index((p.native, p.eight_bit or p.native)))
         i = self.model.findData(VIEWER_MODEL if p.model_dir is None else str(p.model_dir))
         if i >= 0:
             self.model.setCurrentIndex(i)

@@ -1,18 +1,11 @@
 """The demo's background work, Qt-free: attack one frame, attack a set.
 
 Functions take ``(…, progress, partial)`` like app/jobs.py and import torch
-lazily, on the worker thread.
-
-Two choices worth knowing:
-
-- The attack perturbs the *grey* image. Scans are grey and the model sees
-  the grey replicated to its channels; attacking the replicated tensor would
-  give each channel its own perturbation, a colour image no scanner makes.
-  :class:`GreyInput` does the replication inside the model instead.
-- "Correct" means the label in the file name where there is one (Kermany's
-  ``CNV-123-1.jpeg``, our ``synthetic-DME-0000.png``, or a class-named
-  parent folder), and otherwise the model's own prediction on the clean
-  image. The chosen reference is reported with every result.
+lazily, on the worker thread. Attacking a frame is core's use case
+(core.attacks.frame: grey input replicated inside the gradient, model or
+native resolution, the 8-bit grid); the demo adds its reference label, the
+label in the file name where there is one (:func:`known_label`), and
+otherwise the model's own prediction on the clean image.
 """
 from __future__ import annotations
 
@@ -20,32 +13,33 @@ import csv
 import io
 import math
 import os
-import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from core.atomic import atomic_write_bytes
+from core.attacks.frame import AttackOutcome, category, known_label  # noqa: F401 - the demo's API
 from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
 from core.progress import Progress
+from core.risk import ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED
 
 from .params import DemoParams
 
 REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
-REJECTED, ACCEPTED_CORRECT, ACCEPTED_WRONG = "rejected", "accepted_correct", "accepted_wrong"
 CATEGORY_TEXT = {REJECTED: "Rejected by the gate", ACCEPTED_CORRECT: "Accepted, still correct",
                  ACCEPTED_WRONG: "Accepted and wrong"}
 # torch's intra-op pool spins on every core; on a 2-core laptop that starves
 # the GUI thread. One thread for demo work leaves a core to the window.
 WORKER_THREADS = max(1, (os.cpu_count() or 2) - 1)
 
+
 def limit_threads() -> None:
     import torch
     if torch.get_num_threads() > WORKER_THREADS:
         torch.set_num_threads(WORKER_THREADS)
+
 
 # ----------------------------------------------------------------- models
 def list_models(root: Path = REPO_MODELS) -> list[Path]:
@@ -57,6 +51,7 @@ def list_models(root: Path = REPO_MODELS) -> list[Path]:
         return []
     return sorted(dirs, key=lambda p: (p.name != "default", p.name))
 
+
 def load_model(directory: Path, progress: Progress, partial: Callable):
     progress.update(0.0, f"loading {Path(directory).name}")
     from core.model_store import load_model_dir
@@ -64,80 +59,13 @@ def load_model(directory: Path, progress: Progress, partial: Callable):
         raise ModelError(f"no model at {directory}")
     return load_model_dir(directory, device="cpu")
 
-def _grey_model(model):
-    import torch.nn as nn
-
-    class GreyInput(nn.Module):
-        """(N, 1, H, W) -> the model on (N, C, H, W) with the grey replicated."""
-
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-            self.in_channels = 1
-
-        def _expand(self, x):
-            return x.expand(-1, self.inner.in_channels, -1, -1)
-
-        def forward(self, x):
-            return self.inner(self._expand(x))
-
-        def forward_with_features(self, x):
-            return self.inner.forward_with_features(self._expand(x))
-
-    return GreyInput(model)
-
-# ----------------------------------------------------------------- labels
-def known_label(path: Path | None, classes) -> str | None:
-    """The class named in the file name (or its folder), if exactly one is."""
-    if path is None:
-        return None
-    p = Path(path)
-    tokens = set(re.split(r"[^A-Za-z0-9]+", p.stem.upper()))
-    hits = [c for c in classes if c.upper() in tokens]
-    if len(hits) == 1:
-        return hits[0]
-    parent = p.parent.name.upper()
-    return next((c for c in classes if c.upper() == parent), None)
-
-def quantize_8bit(x):
-    """What an 8-bit file can carry: round to the nearest of 256 levels."""
-    return (x * 255.0).round() / 255.0
-
-def category(reference: str, fr) -> str:
-    if not fr.accepted:
-        return REJECTED
-    return ACCEPTED_CORRECT if fr.label == reference else ACCEPTED_WRONG
 
 # --------------------------------------------------------------- one frame
 @dataclass
-class FrameOutcome:
-    params: DemoParams
-    original: np.ndarray            # (S, S) float32, the grey model input
-    adversarial: np.ndarray         # (S, S) float32, what the model was shown
-    clean: Any                      # core.analysis.FrameResult
-    adv: Any                        # FrameResult of ``adversarial``
-    adv_float: Any | None           # before 8-bit rounding (eight_bit only)
-    reference: str                  # the label "correct" is measured against
-    reference_source: str           # "file name" or "clean prediction"
-    category: str
-    seconds: float                  # attack time only
-    model_name: str = ""
+class FrameOutcome(AttackOutcome):
+    """Core's outcome plus the demo controls that asked for it."""
+    params: DemoParams | None = None
 
-    @property
-    def perturbation(self) -> np.ndarray:
-        return self.adversarial - self.original
-
-    @property
-    def linf_grey(self) -> float:
-        return float(np.abs(self.perturbation).max() * 255.0)
-
-    @property
-    def changed_fraction(self) -> float:
-        return float(np.mean(np.abs(self.perturbation) * 255.0 >= 0.5))
-
-    @property
-    def category_float(self) -> str | None:
-        return None if self.adv_float is None else category(self.reference, self.adv_float)
 
 class _Scaled:
     """A Progress view mapping [0, 1] onto [start, start + span] of ``parent``."""
@@ -151,53 +79,55 @@ class _Scaled:
     def check(self) -> None:
         self.parent.check()
 
-def _run_attack(loaded, x1, y, params: DemoParams, progress):
-    import torch
-
-    from core.attacks import make_attack
-    model = _grey_model(loaded.model)
-    attack = make_attack(params.attack, model, gate=loaded.gate, **params.attack_kwargs())
-    # PGD's random start: the same picture for the same settings
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return attack(x1, torch.tensor([y]), progress=progress)
-
-def _analyze(loaded, x1):
-    from core.analysis import Analyzer
-    return Analyzer(loaded).analyze_tensor(x1.expand(-1, loaded.model.in_channels, -1, -1))
 
 def attack_frame(loaded, frame: np.ndarray, source: Path | None, params: DemoParams,
-                 progress: Progress, partial: Callable | None = None) -> FrameOutcome:
-    """Attack one (H, W) frame of the open scan; the scan is never modified."""
+                 progress: Progress, partial: Callable | None = None, scan=None) -> FrameOutcome:
+    """Attack one (H, W) frame of the open scan; the scan is never modified.
+    ``scan`` (the open scan) sets the grid of a native 8-bit attack: the
+    grid of the file Export would write from it."""
     limit_threads()
-    import torch
-
-    from core.preprocess import to_tensor
-    if params.attack == "adaptive" and loaded.gate is None:
+    from core.attacks.frame import attack_frame as core_attack_frame
+    spec = params.spec()
+    if spec.needs_gate and loaded.gate is None:
         raise ModelError("the adaptive attack needs a model with a detection gate")
-    with torch.no_grad():
-        x1 = to_tensor(np.array(frame, copy=True), loaded.input_size, 1)
-        if params.eight_bit:
-            x1 = quantize_8bit(x1)
-        clean = _analyze(loaded, x1)[0]
     known = known_label(source, loaded.classes)
-    reference = known or clean.label
-    y = loaded.classes.index(reference)
-    progress.update(0.0, "attacking")
-    t0 = time.perf_counter()
-    adv = _run_attack(loaded, x1, y, params, progress)
-    seconds = time.perf_counter() - t0
-    progress.check()
-    with torch.no_grad():
-        adv_float = None
-        if params.eight_bit:
-            adv_float = _analyze(loaded, adv)[0]
-            adv = quantize_8bit(adv)
-        adv_res = _analyze(loaded, adv)[0]
-    return FrameOutcome(params, x1[0, 0].numpy().copy(), adv[0, 0].numpy().copy(), clean,
-                        adv_res, adv_float, reference,
-                        "file name" if known else "clean prediction",
-                        category(reference, adv_res), seconds, loaded.name)
+    quant = export_plan(export_suffix(scan), scan).quant if spec.on_grid else 255
+    o = core_attack_frame(loaded, frame, spec, reference=known,
+                          reference_source="file name" if known else "clean prediction",
+                          quant=quant, progress=progress)
+    return FrameOutcome(**{f.name: getattr(o, f.name) for f in fields(AttackOutcome)}, params=params)
+
+
+def export_suffix(scan) -> str:
+    """A DICOM source exports as DICOM (its header copied), anything else as PNG."""
+    return ".dcm" if scan is not None and scan.metadata.get("Format") == "DICOM" else ".png"
+
+
+def export_plan(path: Path | str, scan):
+    from core.writers import plan_output
+    return plan_output(Path(path), scan)
+
+
+def export_file(loaded, outcome: FrameOutcome, scan, frame: int, path: Path, progress: Progress,
+                partial: Callable | None = None):
+    """Write a native-resolution 8-bit result as a marked PNG or DICOM a user
+    can send on, then reopen it as the viewer would: returns (path, verdict
+    of the written file)."""
+    from core.analysis import Analyzer
+    from core.io import load_scan
+    from core.writers import DICOM, write_adversarial
+    progress.update(0.0, f"writing {Path(path).name}")
+    plan = export_plan(path, scan)
+    if not plan.is_file_level:
+        raise OSError(f"{Path(path).name}: export as .png or .dcm")
+    out = write_adversarial(plan, outcome.adversarial, scan=scan, frame=frame,
+                            description=f"{outcome.spec.describe()} on {outcome.model_name}, "
+                                        f"from {scan.name if scan else 'a scan'} frame {frame}")
+    progress.update(0.5, "reopening it")
+    back = load_scan(out)
+    k = frame if plan.format == DICOM and back.n_frames > frame else 0
+    return out, Analyzer(loaded).analyze(back).frames[k]
+
 
 # ---------------------------------------------------------------- a set
 @dataclass
@@ -296,7 +226,7 @@ def attack_set(paths: list[Path], loaded, params: DemoParams, progress: Progress
         for k in range(nf):
             sub = _Scaled(progress, (i + k / nf) / n, 1 / (n * nf), f"{Path(p).name}: ")
             try:
-                fo = attack_frame(loaded, scan.frames[k], Path(p), params, sub)
+                fo = attack_frame(loaded, scan.frames[k], Path(p), params, sub, scan=scan)
             except (ModelError, ScanError, RuntimeError, ValueError) as exc:
                 out.errors.append(f"{Path(p).name} frame {k + 1}: {exc}")
                 continue

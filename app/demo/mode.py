@@ -48,6 +48,8 @@ class DemoMode(QObject):
         self._loading: set[Path] = set()
         self.set_dialog = None
         self._corners = None
+        self._frame_index = 0               # the frame the current outcome was attacked on
+        self.exported = None                # (path, verdict of the reopened file) of the last export
 
         self.panel = DemoPanel()
         self.dock = window.add_panel(self.panel, "Demo: perturbed images", Qt.BottomDockWidgetArea)
@@ -205,10 +207,12 @@ class DemoMode(QObject):
                        "not apply; choose another attack or model.")
             return
         i = min(w.image_view.current_frame, w.scan.n_frames - 1)
-        frame, source = w.scan.frames[i], w.scan.source
+        scan, frame, source = w.scan, w.scan.frames[i], w.scan.source
+        self._frame_index = i
         self.panel.set_running(True, f"{params.describe()}…")
         self.runner.start("attack",
-                          lambda pr, part: jobs.attack_frame(loaded, frame, source, params, pr, part),
+                          lambda pr, part: jobs.attack_frame(loaded, frame, source, params, pr, part,
+                                                             scan=scan),
                           on_done=self._done, on_error=self._failed,
                           on_progress=self.panel.set_progress)
 
@@ -221,7 +225,7 @@ class DemoMode(QObject):
     def _done(self, o: jobs.FrameOutcome) -> None:
         self.outcome = o
         self.last_error = None
-        self.panel.views.set_images(o.original, o.adversarial)
+        self.panel.views.set_images(o.original, o.adversarial, native=o.spec.resolution == "native")
         self.panel.outcome.show_outcome(o)
         self.panel.export_button.setEnabled(True)
         self.panel.set_running(False, f"done in {o.seconds:.2f} s")
@@ -243,6 +247,18 @@ class DemoMode(QObject):
         if self.outcome is None:
             return
         stem = Path(self.window.scan.name).stem if self.window.scan else "scan"
+        if self.outcome.spec.on_grid:      # the realistic setting: the file itself
+            suffix = jobs.export_suffix(self.window.scan)
+            filters = ["DICOM (*.dcm)", "PNG image (*.png)"] if suffix == ".dcm" else \
+                ["PNG image (*.png)", "DICOM (*.dcm)"]
+            path, chosen = QFileDialog.getSaveFileName(
+                self.window, "Export adversarial file (demonstration image)",
+                f"{stem}_DEMO_{self.outcome.params.attack}{suffix}", ";;".join(filters))
+            if path:
+                if Path(path).suffix.lower() not in (".png", ".dcm", ".dicom"):
+                    path = str(Path(path).with_suffix(".dcm" if "DICOM" in chosen else ".png"))
+                self.export_file(Path(path))
+            return
         path, _ = QFileDialog.getSaveFileName(self.window, "Export adversarial image",
                                               f"{stem}_DEMO_{self.outcome.params.attack}.png",
                                               "PNG image (*.png)")
@@ -267,6 +283,35 @@ class DemoMode(QObject):
             return None
         self.window.statusBar().showMessage(f"Adversarial image saved to {out}", 5000)
         return out
+
+    def export_file(self, path: Path) -> None:
+        """Write the native-resolution 8-bit result as a marked PNG or DICOM
+        (in the background), reopen it and say what the model makes of it."""
+        o, w = self.outcome, self.window
+        if o is None or w.scan is None:
+            return
+        loaded = self.current_model()
+        if loaded is None:
+            return
+        scan, frame = w.scan, self._frame_index
+        if scan.source is not None and jobs._same_file(path, scan.source):
+            w.show_error("Export failed", f"{path.name} is the opened scan; the demo never overwrites it")
+            return
+        self.exported = None
+        self.runner.start("export", lambda pr, part: jobs.export_file(loaded, o, scan, frame, path, pr, part),
+                          on_done=self._exported,
+                          on_error=lambda exc: None if isinstance(exc, Cancelled)
+                          else w.show_error("Export failed", str(exc)))
+
+    def _exported(self, result) -> None:
+        out, fr = result
+        self.exported = result
+        o = self.outcome
+        same = o is not None and (fr.label, fr.accepted) == (o.adv.label, o.adv.accepted)
+        verdict = f"{fr.label}, {'accepted' if fr.accepted else 'rejected'} by the gate"
+        self.window.statusBar().showMessage(
+            f"Saved {out.name} (marked as a demonstration image). Reopened: {verdict}"
+            + ("" if same else " — differs from the demo's result"), 10000)
 
     # ------------------------------------------------------------- sets
     def open_set_dialog(self) -> None:

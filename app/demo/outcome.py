@@ -120,6 +120,9 @@ class OutcomePanel(QWidget):
                  f"{o.changed_fraction:.0%} of pixels moved by ≥ 0.5 level", ref]
         if o.clean.label != o.reference:
             lines.append("(the model was already wrong on the clean image)")
+        if o.spec.on_grid:
+            lines.append(f"8-bit file at native resolution: {o.repair}; Export writes this file, "
+                         "marked as a demonstration image")
         if o.adv_float is not None:
             before = CATEGORY_TEXT[o.category_float].lower()
             lines.append(f"8-bit file: before rounding {o.adv_float.label} ({before}); "

@@ -104,8 +104,11 @@ class TripleView(QWidget):
         for p in self.panes.values():
             p.image.clear()
 
-    def set_images(self, original: np.ndarray, adversarial: np.ndarray) -> None:
+    def set_images(self, original: np.ndarray, adversarial: np.ndarray, native: bool = False) -> None:
         first = self.original is None or self.original.shape != original.shape
+        self.panes["original"].title.setText(
+            f"Original (native resolution, {original.shape[1]} x {original.shape[0]})" if native
+            else TITLES["original"])
         self.original, self.adversarial = original, adversarial
         self.panes["original"].image.setImage(original, autoLevels=False, levels=(0.0, 1.0))
         self.panes["adversarial"].image.setImage(adversarial, autoLevels=False, levels=(0.0, 1.0))

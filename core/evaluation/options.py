@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..attacks.spec import DEFAULTS
+
 ATTACK_NAMES = ("fgsm", "pgd", "cw", "adaptive")
 DEFAULT_EPS = "0,0.001,0.0025,0.005,0.01,0.02"
 DEFAULT_TABLE_EPS = "0.005,0.01"
@@ -16,6 +18,16 @@ def float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
     if not values or any(v < 0 for v in values):
         raise argparse.ArgumentTypeError(f"expected non-negative numbers, got {text!r}")
+    return values
+
+
+def level_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole grey levels, got {text!r}") from None
+    if any(v < 1 or v > 255 for v in values):
+        raise argparse.ArgumentTypeError(f"grey levels must lie in 1..255, got {text!r}")
     return values
 
 
@@ -42,13 +54,21 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--table-eps", type=float_list, default=float_list(DEFAULT_TABLE_EPS),
                    help="PGD/adaptive budgets for Tables 1-2; Table 1 uses the first "
                         f"(default {DEFAULT_TABLE_EPS})")
-    p.add_argument("--pgd-steps", type=int, default=10, help="PGD and adaptive-PGD steps (default 10)")
+    p.add_argument("--pgd-steps", type=int, default=DEFAULTS.steps,
+                   help=f"PGD and adaptive-PGD steps (default {DEFAULTS.steps})")
     p.add_argument("--cw-c", type=float_list, default=float_list(DEFAULT_CW_C),
                    help=f"C&W constants c for Figure 4's C&W panel (default {DEFAULT_CW_C})")
-    p.add_argument("--cw-steps", type=int, default=100, help="C&W Adam steps (default 100)")
-    p.add_argument("--cw-lr", type=float, default=0.01, help="C&W Adam learning rate (default 0.01)")
-    p.add_argument("--gate-weight", type=float, default=1.0,
-                   help="adaptive attack: weight of the per-dimension gate log-likelihood (default 1)")
+    p.add_argument("--cw-steps", type=int, default=DEFAULTS.cw_steps,
+                   help=f"C&W Adam steps (default {DEFAULTS.cw_steps})")
+    p.add_argument("--cw-lr", type=float, default=DEFAULTS.cw_lr,
+                   help=f"C&W Adam learning rate (default {DEFAULTS.cw_lr:g})")
+    p.add_argument("--gate-weight", type=float, default=DEFAULTS.gate_weight,
+                   help=f"adaptive attack: weight of the per-dimension gate log-likelihood "
+                        f"(default {DEFAULTS.gate_weight:g})")
+    p.add_argument("--file-pgd-levels", type=level_list, default=[], metavar="L1,L2",
+                   help="also run the file-level threat: PGD on each scan at its native resolution, on the "
+                        "8-bit grid, moving pixels by at most this many whole grey levels (e.g. 2,3 for eps "
+                        "2/255 and 3/255); scans are re-read from their files (default: off)")
     p.add_argument("--r-cln-prd", type=float, default=1.0, help="risk weight of a misclassified clean image")
     p.add_argument("--r-cln-uad", type=float, default=1.0, help="risk weight of a clean image the gate rejects")
     p.add_argument("--r-adv-prd", type=float, default=1.0,

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from .. import CLASSES
-from ..attacks import make_attack
+from ..attacks.spec import DEFAULTS, AttackSpec
+from ..preprocess import preprocess
 from ..progress import Progress
 from ..risk import (ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED, adversarial_risk, bootstrap_ci,
                     gate_auprc, risk_categories)
@@ -30,11 +31,12 @@ class EvalConfig:
     attacks: list[str]
     eps: list[float]
     table_eps: list[float]
-    pgd_steps: int = 10
+    pgd_steps: int = DEFAULTS.steps
     cw_c: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0])
-    cw_steps: int = 100
-    cw_lr: float = 0.01
-    gate_weight: float = 1.0
+    cw_steps: int = DEFAULTS.cw_steps
+    cw_lr: float = DEFAULTS.cw_lr
+    gate_weight: float = DEFAULTS.gate_weight
+    file_levels: list[int] = field(default_factory=list)   # file-level 8-bit PGD, in grey levels
     r_cln_prd: float = 1.0
     r_cln_uad: float = 1.0
     r_adv_prd: float = 1.0
@@ -62,15 +64,15 @@ class EvalConfig:
     def steps_of(self, attack: str) -> int:
         return {"fgsm": 1, "pgd": self.pgd_steps, "adaptive": self.pgd_steps, "cw": self.cw_steps}[attack]
 
+    def spec(self, attack: str, budget: float, **kw) -> AttackSpec:
+        """The attack as core.attacks.spec describes it; budget is eps, or c for C&W.
+        Seeding is the caller's (torch.manual_seed before each run), so seed=None."""
+        budget_kw = {"c": budget} if attack == "cw" else {"eps": budget}
+        return AttackSpec(method=attack, steps=self.pgd_steps, cw_steps=self.cw_steps, cw_lr=self.cw_lr,
+                          gate_weight=self.gate_weight, random_start=True, seed=None, **budget_kw, **kw)
+
     def build(self, attack: str, budget: float, model, gate):
-        if attack == "fgsm":
-            return make_attack("fgsm", model, eps=budget)
-        if attack == "pgd":
-            return make_attack("pgd", model, eps=budget, steps=self.pgd_steps, random_start=True)
-        if attack == "adaptive":
-            return make_attack("adaptive", model, gate=gate, eps=budget, steps=self.pgd_steps,
-                               random_start=True, gate_weight=self.gate_weight)
-        return make_attack("cw", model, c=budget, steps=self.cw_steps, lr=self.cw_lr)
+        return self.spec(attack, budget).build(model, gate)
 
 
 @dataclass
@@ -90,9 +92,9 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
     """Classify (and gate-score) the images, attacking each batch first when
     ``attack`` is given. ``on_batch()`` is called after each clean batch;
     attacks report each step through ``progress``."""
-    model, gate, device = lm.model, lm.gate, lm.device
+    model, device = lm.model, lm.device
     model.eval()
-    preds, feats, l2s, linfs, scores = [], [], [], [], []
+    preds, feats, scores, l2s, linfs = [], [], [], [], []
     t0 = time.perf_counter()
     for i in range(0, len(images_u8), batch_size):
         # one grey channel: attacks perturb the image a file would hold, and
@@ -105,24 +107,41 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
             l2s.append(torch.linalg.vector_norm(diff, dim=1).cpu())
             linfs.append(diff.abs().amax(1).cpu())
             x = x_adv
-        with torch.no_grad():
-            logits, z = model.forward_with_features(x)
-            if gate is not None:
-                scores.append(gate.score_torch(model, x)[1].cpu())
-        preds.append(logits.argmax(1).cpu())
-        feats.append(z.double().cpu())
+        pred, z, score = classify(lm, x)
+        preds.append(pred)
+        feats.append(z)
+        scores.append(score)
         if on_batch is not None:
             on_batch()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - t0
+    return gather(lm, preds, feats, scores, time.perf_counter() - t0, keep_features,
+                  (l2s, linfs) if attack is not None else None)
+
+
+@torch.no_grad()
+def classify(lm, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Grey (N, 1, H, W) at any size, through inference's crop and resize ->
+    (predicted class, float64 features, gate score or None), on the CPU."""
+    x = preprocess(x.to(lm.device), lm.input_size, 1)
+    logits, z = lm.model.forward_with_features(x)
+    score = lm.gate.score_torch(lm.model, x)[1].cpu() if lm.gate is not None else None
+    return logits.argmax(1).cpu(), z.double().cpu(), score
+
+
+def gather(lm, preds: list, feats: list, scores: list, seconds: float, keep_features: bool = False,
+           distances: tuple[list, list] | None = None) -> Outcome:
+    """One Outcome from per-batch predictions, features and gate scores: the
+    verdicts are computed here, once, for every pass."""
+    gate = lm.gate
     pred = torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
     z = torch.cat(feats).numpy() if feats else np.zeros((0, 512))
     out = Outcome(pred=pred, seconds=seconds, features=z if keep_features else None)
     if gate is not None and len(pred):
         out.score = torch.cat(scores).numpy()
         out.accepted = gate.predict_scores(out.score, pred) == 1
-    if attack is not None:
+    if distances is not None:
+        l2s, linfs = distances
         out.l2 = torch.cat(l2s).numpy() if l2s else np.zeros(0)
         out.linf = torch.cat(linfs).numpy() if linfs else np.zeros(0)
     return out

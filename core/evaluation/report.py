@@ -181,6 +181,46 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + [""]
 
 
+RISK_HEADER = ["model", "eps", "risk without gate r(f) [CI]", "risk with gate r(f,g) [CI]",
+               "accuracy under attack [CI]", "successful attacks", "gate AUPRC avg",
+               "R(f,g) = cln inc + cln rej + adv inc", "adv rejected/accepted right/accepted wrong"]
+
+
+def _risk_row(name: str, t: dict, paper: dict | None = None) -> list[str]:
+    rk = t["risk"]
+    g = t.get("gate") or {}
+    cats = g.get("categories", {})
+    return [name, f"{t['eps']:g}", _num(t["r_f"]), _num(t.get("r_fg")),
+            _pct(t["accuracy"]), f"{t['n_success']} / {t['n']}",
+            _f(g.get("auprc_average")),
+            (f"{rk['n_cln_inc_fg']} + {rk['n_cln_rej_g']} + {rk['n_adv_inc_fg']}"
+             if rk.get("n_cln_inc_fg") is not None else "n/a"),
+            (f"{cats.get('rejected', 0)}/{cats.get('accepted_correct', 0)}/{cats.get('accepted_wrong', 0)}"
+             if cats else "n/a"),
+            (f"{paper['r_f']:.3f} / {paper['r_fg']:.3f} / {100 * paper['accuracy']:.1f}%" if paper else "")]
+
+
+def _risk_rows(models: list[dict], key: str) -> list[list[str]]:
+    return [_risk_row(m["model"]["name"], t,
+                      paper_row(m["model"]["method"], t["eps"]) if key == "table2" else None)
+            for m in models for t in m.get(key) or []]
+
+
+def file_level_markdown(models: list[dict], header: list[str]) -> list[str]:
+    """The file-level 8-bit PGD rows (``--file-pgd-levels``), if run."""
+    runs = [m for m in models if m.get("file_level")]
+    if not runs:
+        return []
+    L = ["## File-level threat: 8-bit PGD on the scan files at native resolution", "",
+         "PGD on each test scan's full-resolution frame through inference's own centre crop and resize, every "
+         "iterate on the 8-bit grid (whole grey levels, at most the stated number from the original): the file an "
+         "attacker would hand over, scored as the viewer scores it. Clean accuracy on the same native path: "
+         + "; ".join(f"{m['model']['name']} {_pct(m['file_level']['clean_accuracy'])}" for m in runs) + ".", ""]
+    rows = [_risk_row(m["model"]["name"], t)[:-1] + [f"{t['grey_levels']} (max seen {_f(t['max_linf_grey_levels'], 2)})"]
+            for m in runs for t in m["file_level"]["rows"]]
+    return L + _table(header + ["grey levels"], rows)
+
+
 def markdown(r: dict) -> str:
     s, mach = r["settings"], r["machine"]
     L = ["# OCTGuard evaluation: the paper's figures and tables", ""]
@@ -201,7 +241,7 @@ def markdown(r: dict) -> str:
           f"- Attacks: {', '.join(s['attacks'])}; PGD {s['pgd_steps']} steps, step eps/4, random start; "
           f"C&W L2 {s['cw_steps']} Adam steps, lr {s['cw_lr']}, kappa 0, c in {s['cw_c']}; "
           f"adaptive PGD gate weight {s['gate_weight']}. All white-box on the evaluated model, at its own "
-          f"input size, perturbing the model's input tensor (grey replicated to its channels first); adversarial "
+          f"input size, perturbing the grey image (replicated to the model's channels inside the gradient); adversarial "
           f"images are float (not rounded to 8 bits).",
           f"- Risk weights r_cln_prd {s['risk_weights']['r_cln_prd']}, r_cln_uad {s['risk_weights']['r_cln_uad']}, "
           f"r_adv_prd {s['risk_weights']['r_adv_prd']}; intervals are 95% percentile bootstrap over test "
@@ -251,7 +291,7 @@ def markdown(r: dict) -> str:
                     f"L2 {_f(by[b]['median_l2_flipped'])}" if b in by else ""
                     for b in budgets])
             L += ["C&W successful attacks / N (of which flipped a correct clean prediction) and the median L2 "
-                  "of the flipping ones, in [0, 1] pixel units over all C x H x W values:", ""]
+                  "of the flipping ones, in [0, 1] pixel units over all H x W grey values:", ""]
             L += _table(["model"] + [f"c {b:g}" for b in budgets], rows)
     L += ["C&W is run at fixed c (no binary search, as the paper states one constant), so its panel plots "
           "accuracy against c; each successful example is the smallest-L2 one found, and its L2 is reported.",
@@ -281,26 +321,9 @@ def markdown(r: dict) -> str:
         L += ["Not run (needs PGD in --attacks and a gate).", ""]
 
     def risk_rows(key: str) -> list[list[str]]:
-        out = []
-        for m in models:
-            for t in m.get(key) or []:
-                p = paper_row(m["model"]["method"], t["eps"]) if key == "table2" else None
-                rk = t["risk"]
-                g = t.get("gate") or {}
-                cats = g.get("categories", {})
-                out.append([m["model"]["name"], f"{t['eps']:g}", _num(t["r_f"]), _num(t.get("r_fg")),
-                            _pct(t["accuracy"]), f"{t['n_success']} / {t['n']}",
-                            _f(g.get("auprc_average")),
-                            (f"{rk['n_cln_inc_fg']} + {rk['n_cln_rej_g']} + {rk['n_adv_inc_fg']}"
-                             if rk.get("n_cln_inc_fg") is not None else "n/a"),
-                            (f"{cats.get('rejected', 0)}/{cats.get('accepted_correct', 0)}/{cats.get('accepted_wrong', 0)}"
-                             if cats else "n/a"),
-                            (f"{p['r_f']:.3f} / {p['r_fg']:.3f} / {100 * p['accuracy']:.1f}%" if p else "")])
-        return out
+        return _risk_rows(models, key)
 
-    header = ["model", "eps", "risk without gate r(f) [CI]", "risk with gate r(f,g) [CI]",
-              "accuracy under attack [CI]", "successful attacks", "gate AUPRC avg",
-              "R(f,g) = cln inc + cln rej + adv inc", "adv rejected/accepted right/accepted wrong"]
+    header = RISK_HEADER
     L += ["## Table 2: risk with and without the gate, PGD", ""]
     rows = risk_rows("table2")
     L += _table(header + ["paper r(f) / r(f,g) / accuracy"], rows) if rows else ["Not run.", ""]
@@ -314,6 +337,7 @@ def markdown(r: dict) -> str:
     L += _table(header + ["paper"], rows) if rows else ["Not run.", ""]
     if r["figures"].get("adaptive"):
         L += [f"![Adaptive risk]({r['figures']['adaptive']})", ""]
+    L += file_level_markdown(models, header)
     L += ["## Every attack run: risk and gate AUPRC", "",
           "Risk and gate AUPRC for every attack and budget run (FGSM and C&W included), so no attack "
           "is reported by accuracy alone.", ""]

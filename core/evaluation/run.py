@@ -42,7 +42,8 @@ def config_from_args(args) -> EvalConfig:
                       pgd_steps=args.pgd_steps, cw_c=sorted(set(args.cw_c)), cw_steps=args.cw_steps,
                       cw_lr=args.cw_lr, gate_weight=args.gate_weight, r_cln_prd=args.r_cln_prd,
                       r_cln_uad=args.r_cln_uad, r_adv_prd=args.r_adv_prd, n_boot=args.n_boot,
-                      seed=args.seed, batch_size=args.batch_size, tsne=args.tsne)
+                      seed=args.seed, batch_size=args.batch_size, tsne=args.tsne,
+                      file_levels=list(getattr(args, "file_pgd_levels", None) or []))
 
 
 def pick_device(name: str) -> torch.device:
@@ -101,8 +102,9 @@ def machine_info(device: torch.device) -> dict:
 
 
 def evaluate_model(lm, images_u8: torch.Tensor, labels: torch.Tensor, cfg: EvalConfig,
-                   bar: ProgressBar) -> tuple[dict, dict | None]:
-    """Every section for one model; returns (result, t-SNE inputs or None)."""
+                   bar: ProgressBar, items: list[Item] | None = None) -> tuple[dict, dict | None]:
+    """Every section for one model; returns (result, t-SNE inputs or None).
+    ``items`` (the scans' files) are needed for the file-level rows."""
     y = labels.numpy()
     classes = list(lm.classes)
     n_batches = -(-len(y) // cfg.batch_size)
@@ -136,6 +138,10 @@ def evaluate_model(lm, images_u8: torch.Tensor, labels: torch.Tensor, cfg: EvalC
             rows[(attack, budget)] = row
         if keep:
             tsne_adv = {"attack": "pgd", "eps": budget, "adv": adv.features}
+    if cfg.file_levels and items:
+        from .file_level import evaluate_file_level, summary_rows
+        result["file_level"] = evaluate_file_level(lm, items, cfg, bar)
+        result.setdefault("all_attacks", []).extend(summary_rows(result["file_level"]))
     for a, pts in fig4.items():
         pts.sort(key=lambda p: p.get("c", p.get("eps", 0.0)))
     result["figure4"] = fig4
@@ -171,6 +177,10 @@ def main(args) -> int:
     quiet = getattr(args, "quiet", False)
     n_batches = -(-len(items) // cfg.batch_size)
     per_model = n_batches * (1 + sum(cfg.steps_of(a) for a, _ in cfg.runs()))
+    if cfg.file_levels:
+        from .file_level import n_batches as file_batches
+        per_model += file_batches(items, cfg.batch_size) * (1 + cfg.pgd_steps * len(cfg.file_levels)) \
+            + len(cfg.file_levels)
     bar = ProgressBar(per_model * len(models), enabled=not quiet)
     bar.note(f"evaluating {len(models)} model(s) on {len(items)} images "
              f"({AUDIT_LABEL if args.audit else TEST_LABEL}), device {device}")
@@ -185,7 +195,7 @@ def main(args) -> int:
                 decoded[size] = decode_items(items, size, on_error=lambda e: decode_errors.append(str(e)))
             images_u8, labels = decoded[size]
             t0 = time.perf_counter()
-            res, tsne_in = evaluate_model(lm, images_u8, labels, cfg, bar)
+            res, tsne_in = evaluate_model(lm, images_u8, labels, cfg, bar, items)
             res["seconds"] = time.perf_counter() - t0
             res["model"] = _model_info(lm, split_path)
             if res["model"]["warning"]:
@@ -225,8 +235,10 @@ def main(args) -> int:
             "cw_lr": cfg.cw_lr, "cw_kappa": 0.0, "gate_weight": cfg.gate_weight,
             "risk_weights": {"r_cln_prd": cfg.r_cln_prd, "r_cln_uad": cfg.r_cln_uad, "r_adv_prd": cfg.r_adv_prd},
             "n_boot": cfg.n_boot, "batch_size": cfg.batch_size, "tsne": cfg.tsne,
-            "adversarial_images": "float32, not rounded to 8 bits; perturbed in the model's input space "
-                                  "(each of its C channels, grey replicated to C before the attack)",
+            "file_pgd_levels": cfg.file_levels,
+            "adversarial_images": "float32, not rounded to 8 bits; the grey image perturbed at the model's "
+                                  "input size and replicated to its C channels inside the gradient "
+                                  "(OCTClassifier.normalise)",
         },
         "machine": machine_info(device),
         "paper": PAPER,

@@ -18,7 +18,7 @@ from pydicom.uid import UID
 
 from ..errors import ScanError
 from ..scan import Scan
-from .formats import SYNTHETIC_DICOM_COMMENT
+from .formats import DEMO_METADATA_TEXT, SYNTHETIC_DICOM_COMMENT, carries_demo_mark
 from .limits import DEFAULT_LIMITS, Limits
 from .pixels import display_string, luminance, require_finite, scale_float
 
@@ -117,9 +117,12 @@ def _load(path: Path, limits: Limits) -> Scan:
     synthetic = SYNTHETIC_DICOM_COMMENT.lower() in str(ds.get("ImageComments", "")).lower()
     if synthetic:
         metadata["Synthetic"] = "yes (OCTGuard phantom)"
+    demonstration = carries_demo_mark(*(_text(ds, k) for k in ("ImageComments", "DerivationDescription")))
+    if demonstration:
+        metadata["Demonstration"] = DEMO_METADATA_TEXT
     phi = {k for k in metadata if k in PHI_TAGS}
     return Scan(values, source=path, pixel_spacing=_pixel_spacing(ds), metadata=metadata,
-                phi_keys=phi, synthetic=synthetic)
+                phi_keys=phi, synthetic=synthetic, demonstration=demonstration)
 
 
 def _check_pixel_length(path: Path, ds, tag: int, ts: UID, n_bits: int) -> None:
@@ -272,6 +275,17 @@ def _get(path: Path, ds, key: str, default=None):
         raise
     except Exception as exc:
         raise ScanError(path, f"the DICOM element {key} cannot be read ({_short(exc)})") from None
+
+
+def _text(ds, key: str) -> str | None:
+    """A text element, or None when it is absent or unreadable."""
+    try:
+        value = ds.get(key)
+    except RecursionError:
+        raise
+    except Exception:
+        return None
+    return None if value is None else str(value)
 
 
 def _int(path: Path, ds, key: str, default: int | None = None) -> int:

@@ -24,6 +24,19 @@ FILE_DIALOG_FILTER = ";;".join([
 SYNTHETIC_TEXT_KEY = "synthetic"
 SYNTHETIC_DICOM_COMMENT = "OCTGuard synthetic phantom"
 
+# How an adversarial file OCTGuard wrote says so: this phrase in a PNG text
+# chunk (under DEMO_TEXT_KEY), a TIFF ImageDescription, or a DICOM
+# ImageComments / DerivationDescription. Any file carrying it loads with
+# ``Scan.demonstration`` set, and the viewer shows a banner.
+DEMO_MARK = "adversarial demonstration image, not for clinical use"
+DEMO_TEXT_KEY = "octguard-adversarial"
+DEMO_METADATA_TEXT = "yes: adversarially perturbed by OCTGuard, not for clinical use"
+
+
+def carries_demo_mark(*texts: object) -> bool:
+    return any(DEMO_MARK in str(t).lower() for t in texts if t is not None)
+
+
 HEAD_BYTES = 132  # 128-byte DICOM preamble + "DICM"
 
 _IMAGE_MAGIC = (

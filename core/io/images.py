@@ -8,7 +8,7 @@ from PIL import Image
 
 from ..errors import ScanError
 from ..scan import Scan
-from .formats import SYNTHETIC_TEXT_KEY
+from .formats import DEMO_METADATA_TEXT, SYNTHETIC_TEXT_KEY, carries_demo_mark
 from .limits import DEFAULT_LIMITS, Limits
 from .pixels import luminance, scale_float, scale_unsigned
 
@@ -35,6 +35,8 @@ def load_image(path: Path, limits: Limits = DEFAULT_LIMITS) -> Scan:
         limits.check_dims(path, height, width, n_frames)
         fmt, mode, bits = im.format, im.mode, _bits(im)
         synthetic = SYNTHETIC_TEXT_KEY in (im.info or {})
+        texts = [v for v in (im.info or {}).values() if isinstance(v, str)]
+        demonstration = carries_demo_mark(*texts, getattr(im, "tag_v2", {}).get(270))  # 270: TIFF ImageDescription
         metadata = {
             "Format": "TIFF" if fmt == "TIFF" else ("JPEG" if fmt == "MPO" else str(fmt)),
             "Size": f"{width} x {height}",
@@ -59,7 +61,10 @@ def load_image(path: Path, limits: Limits = DEFAULT_LIMITS) -> Scan:
                 raise ScanError(path, f"the image data are damaged or truncated ({_short(exc)})") from None
     if synthetic:
         metadata["Synthetic"] = "yes (OCTGuard phantom)"
-    return Scan(np.stack(frames), source=path, metadata=metadata, synthetic=synthetic)
+    if demonstration:
+        metadata["Demonstration"] = DEMO_METADATA_TEXT
+    return Scan(np.stack(frames), source=path, metadata=metadata, synthetic=synthetic,
+                demonstration=demonstration)
 
 
 def _n_frames(path: Path, im: Image.Image) -> int:

@@ -158,6 +158,50 @@ def test_eight_bit_toggle_quantises(qtbot, make_window, model_dirs, sample_png):
     assert "8-bit file: before rounding" in w.demo.panel.outcome.notes.text()
 
 
+def test_native_8bit_setting_exports_a_marked_file_the_viewer_flags(
+        qtbot, make_window, model_dirs, sample_png, tmp_path):
+    """The realistic setting: the full-resolution scan attacked in whole grey
+    levels; Export writes that file, which reopens with the demo's verdict and
+    shows the "demonstration image" banner in the viewer."""
+    from core.analysis import Analyzer
+    from core.io import load_scan
+    from core.model_store import load_model_dir
+
+    w = make_window(model_dirs["accept"], [sample_png])
+    assert w.demonstration_banner.isHidden()
+    p = DemoParams(attack="pgd", eps=2 / 255, steps=2, native=True)
+    c = w.demo.panel.controls
+    c.set_params(p)
+    assert c.params().native and c.params().eight_bit and "native resolution" in c.image_kind.currentText()
+    o = _run(qtbot, w, p)
+    assert o.original.shape == w.scan.frames[0].shape and np.array_equal(o.original, w.scan.frames[0])
+    levels = np.round(o.perturbation * 255)
+    assert np.allclose(o.perturbation * 255, levels, atol=1e-3) and 1 <= np.abs(levels).max() <= 2
+    assert "native resolution" in w.demo.panel.views.panes["original"].title.text()
+    assert "Export writes this file" in w.demo.panel.outcome.notes.text()
+
+    for suffix in (".png", ".dcm"):
+        w.demo.exported = None
+        w.demo.export_file(tmp_path / f"adv{suffix}")
+        qtbot.waitUntil(lambda: w.demo.exported is not None, timeout=20000)
+        out, fr = w.demo.exported
+        assert (fr.label, fr.accepted) == (o.adv.label, o.adv.accepted)
+        back = load_scan(out)
+        assert back.demonstration and np.array_equal(back.frames[0], o.adversarial)
+        again = Analyzer(load_model_dir(model_dirs["accept"], device="cpu")).analyze(back).frames[0]
+        assert again.score == pytest.approx(o.adv.score, abs=1e-6)
+        assert "demonstration image" in w.statusBar().currentMessage()
+    w.open_paths([tmp_path / "adv.png"])
+    wait_settled(qtbot, w)
+    banner = w.demonstration_banner
+    assert not banner.isHidden() and "DEMONSTRATION IMAGE" in banner.text()
+    w.demo.set_enabled(False)
+    assert banner.isVisible()                                       # over the main image view
+    w.open_paths([sample_png])
+    wait_settled(qtbot, w)
+    assert banner.isHidden()
+
+
 def test_overlay_on_screen_and_in_exports_and_the_file_is_never_written(
         qtbot, make_window, model_dirs, sample_png, tmp_path):
     scan = tmp_path / "scan.png"

@@ -1,11 +1,13 @@
 """The octguard command line, run as users run it (a subprocess)."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from core.random_model import write_random_model
 
 
@@ -61,20 +63,87 @@ def test_predict_without_a_model_says_so(samples, tmp_path):
     assert r.returncode == 2 and "cannot load model" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_attack_writes_float_tiff_and_refuses_8bit_png(samples, model_dir, tmp_path):
+@pytest.fixture(scope="module")
+def gated_model(tmp_path_factory):
+    """A random model whose gate threshold is the median phantom score, so a
+    verdict can be either; the round trips below check label and verdict."""
+    from core.random_model import phantom_features
+    d = tmp_path_factory.mktemp("g")
+    _, model, gate = write_random_model(d / "probe", features="phantoms", offset=None)
+    z, _ = phantom_features(model, 32)
+    pred = model.fc(torch.from_numpy(z).float()).argmax(1).numpy()
+    median = float(np.median(gate.score_samples(z, pred)))
+    return write_random_model(d / "model", name="cli-gated", features="phantoms", offset=median)[0]
+
+
+def _predicted(line: str) -> tuple[str, str]:
+    """(label, verdict) from a text line of `predict` or `attack`."""
+    label = re.search(r":? ([A-Z]+) +p=", line).group(1)
+    return label, "accepted" if line.rstrip().endswith("accepted") else "rejected"
+
+
+def test_attack_writes_the_file_whose_verdict_it_prints(samples, gated_model, tmp_path):
+    """The file `octguard attack` writes, reopened by `octguard predict`, gives
+    the label and verdict `attack` printed: as an 8-bit PNG at the scan's
+    native resolution, and as a float TIFF of the model input (the grey image
+    is attacked, not the 3-channel tensor whose channel 0 alone was written)."""
     from core.io import load_scan
 
     scan = next(p for p in sorted(samples.iterdir()) if p.suffix == ".png")
-    out = tmp_path / "adv.tif"
-    r = octguard("attack", scan, "--method", "pgd", "--eps", "0.005", "--steps", "2",
-                 "--model", model_dir, "--out", out, "--json")
+    png, tif = tmp_path / "adv.png", tmp_path / "adv.tif"
+    r = octguard("attack", scan, "--eps", 2 / 255, "--steps", "3", "--model", gated_model, "--out", png)
+    assert r.returncode == 0, r.stderr
+    printed = _predicted(next(l for l in r.stdout.splitlines() if l.startswith("adversarial")))
+    r = octguard("attack", scan, "--method", "pgd", "--eps", "0.01", "--steps", "2",
+                 "--model", gated_model, "--out", tif, "--json")
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
-    assert rep["linf"] <= 0.005 + 1e-6 and out.exists()
-    adv = load_scan(out).frames[0]
-    assert adv.shape == (32, 32) and len(np.unique(adv)) > 256   # float, not 8-bit levels
-    r = octguard("attack", scan, "--method", "fgsm", "--model", model_dir, "--out", tmp_path / "a.png")
-    assert r.returncode != 0 and "8 bits" in r.stderr and "Traceback" not in r.stderr
+    assert rep["linf"] <= 0.01 + 1e-6 and rep["resolution"] == "model" and rep["verified"]
+    adv = load_scan(tif).frames[0]
+    assert adv.shape == (32, 32) and len(np.unique(adv)) > 256    # float, not 8-bit levels
+    native = load_scan(png)
+    assert native.frames.shape == load_scan(scan).frames.shape and native.demonstration
+    levels = np.round((native.frames - load_scan(scan).frames) * 255)
+    assert np.abs(levels).max() <= 2                                # ceil(2/255 * 255) grey levels
+
+    r = octguard("predict", png, tif, "--model", gated_model)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert _predicted(lines[0]) == printed
+    assert _predicted(lines[1]) == (rep["adversarial"]["label"],
+                                    "accepted" if rep["adversarial"]["accepted"] else "rejected")
+    r = octguard("attack", scan, "--model", gated_model, "--out", tmp_path / "a.jpg")
+    assert r.returncode != 0 and ".png or .dcm" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_batch_attack_writes_one_file_and_one_json_line_per_input(samples, gated_model, tmp_path):
+    png = next(p for p in sorted(samples.iterdir()) if p.suffix == ".png")
+    vol = samples / "synthetic-volume.dcm"
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    out = tmp_path / "adv"
+    r = octguard("attack", png, vol, bad, "--out-dir", out, "--frame", "3", "--eps", 2 / 255,
+                 "--steps", "2", "--model", gated_model, "--json")
+    assert r.returncode == 2 and "broken.png" in r.stderr and "Traceback" not in r.stderr
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [rec["ok"] for rec in recs] == [True, True, False]
+    assert [Path(rec["out"]).suffix for rec in recs[:2]] == [".png", ".dcm"]
+    assert recs[0]["frame"] == 0 and recs[1]["frame"] == 3
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(rec["out"]).name for rec in recs[:2])
+    for rec in recs[:2]:
+        for key in ("clean", "adversarial"):
+            f = rec[key]
+            assert isinstance(f["score"], float) and isinstance(f["accepted"], bool)
+        assert rec["verified"] and rec["demonstration_marked"] and rec["linf_grey_levels"] <= 2 + 1e-3
+    r = octguard("predict", *(rec["out"] for rec in recs[:2]), "--model", gated_model, "--json")
+    assert r.returncode == 0, r.stderr
+    again = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(again[1]["frames"]) == 8                              # the DICOM copy keeps every frame
+    for rec, pr in zip(recs, again):
+        f = pr["frames"][rec["frame"]]
+        assert (f["label"], f["accepted"]) == (rec["adversarial"]["label"], rec["adversarial"]["accepted"])
+        assert f["score"] == pytest.approx(rec["adversarial"]["score"], abs=1e-4)
+        assert f["accepted"] == (f["score"] >= f["threshold"])       # higher = more normal
 
 
 @pytest.mark.skipif(not REAL_VAL.is_dir(), reason="real OCT scans in ../shared/data/oct/val are absent")

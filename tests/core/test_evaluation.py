@@ -192,6 +192,33 @@ def test_model_without_gate_reports_risk_without_gate_only(dataset, models, tmp_
     assert row["risk"]["R_f"] == row["risk"]["n_cln_inc_f"] + row["n_success"]
 
 
+def test_file_level_rows_beside_the_tensor_level_rows(dataset, models, tmp_path):
+    """--file-pgd-levels adds 8-bit PGD on the scan files at native resolution
+    (64 px PNGs through the model's 32 px resize): accuracy, risk with and
+    without the gate and AUPRC, per budget in whole grey levels."""
+    assert _evaluate(dataset, models[:1], tmp_path, "--attacks", "pgd", "--eps", "0.01", "--table-eps",
+                     "0.01", "--pgd-steps", "2", "--file-pgd-levels", "2,3", "--limit", "2", "--no-tsne") == 0
+    r = json.loads((tmp_path / "report.json").read_text())
+    assert r["settings"]["file_pgd_levels"] == [2, 3]
+    m = r["models"][0]
+    fl = m["file_level"]
+    assert fl["n"] == r["data"]["n_images"] and fl["shapes"] == ["64x64"]
+    assert [row["grey_levels"] for row in fl["rows"]] == [2, 3]
+    n_rej_clean = None
+    for row, levels in zip(fl["rows"], (2, 3)):
+        assert row["attack"] == "pgd-file-8bit" and row["eps"] == pytest.approx(levels / 255)
+        assert 1 <= row["max_linf_grey_levels"] <= levels            # whole levels, within the budget
+        rk = row["risk"]
+        assert rk["R_fg"] == rk["n_cln_inc_fg"] + rk["n_cln_rej_g"] + rk["n_adv_inc_fg"]
+        assert n_rej_clean in (None, rk["n_cln_rej_g"])               # one clean pass for both rows
+        n_rej_clean = rk["n_cln_rej_g"]
+        assert row["r_f"]["value"] is not None and row["r_fg"]["value"] is not None
+        assert row["gate"]["auprc_average"] is None or 0 <= row["gate"]["auprc_average"] <= 1
+    assert [a["attack"] for a in m["all_attacks"]].count("pgd-file-8bit") == 2
+    md = (tmp_path / "report.md").read_text()
+    assert "File-level threat" in md and md.count("| nt32 | 0.0") >= 2
+
+
 def test_plotter_ticks_and_drawing():
     assert nice_ticks(0, 0.02) == pytest.approx([0, 0.005, 0.01, 0.015, 0.02])
     assert nice_ticks(0, 1) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
