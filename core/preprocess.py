@@ -10,11 +10,16 @@ import torch
 import torch.nn.functional as F
 
 
+def square_box(h: int, w: int) -> tuple[int, int, int]:
+    """(top, left, side) of the largest centred square of an (h, w) frame;
+    evidence maps use it to go back from the model input to the frame."""
+    s = min(h, w)
+    return (h - s) // 2, (w - s) // 2, s
+
+
 def center_square(frame: np.ndarray) -> np.ndarray:
     """Centre crop (H, W) to its largest square."""
-    h, w = frame.shape[-2:]
-    s = min(h, w)
-    top, left = (h - s) // 2, (w - s) // 2
+    top, left, s = square_box(*frame.shape[-2:])
     return frame[..., top : top + s, left : left + s]
 
 
