@@ -24,6 +24,7 @@ from core.scan import Scan
 from . import jobs, theme
 from .analysis_panel import AnalysisPanel
 from .demo import DemoMode
+from .evidence import EvidenceOverlay
 from .folder_panel import FolderPanel
 from .image_view import ImageView
 from .metadata_panel import MetadataPanel
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_statusbar()
         self.demo = DemoMode(self)
+        self.evidence = EvidenceOverlay(self)
         self._update_actions()
 
     # ------------------------------------------------------------------ build
@@ -552,9 +554,10 @@ class MainWindow(QMainWindow):
         title = f"OCTGuard report: {self.scan.name}"
         if self.scan.n_frames > 1:
             title += f" (frame {self.image_view.current_frame + 1} of {self.scan.n_frames})"
+        image, note = self.evidence.report_image(self.image_view.rendered_frame())
+        body = f"{body}\n\n{note}" if note else body
         try:
-            out = export_report(path, self.image_view.rendered_frame(), title, state, body,
-                                self._model_line())
+            out = export_report(path, image, title, state, body, self._model_line())
         except ExportError as exc:
             self.show_error("Export failed", str(exc))
             return None
