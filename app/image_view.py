@@ -36,6 +36,11 @@ class ImageView(QWidget):
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
+        # the class-evidence overlay (app/evidence.py): RGBA over the frame
+        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.overlay.setZValue(10)
+        self.overlay.hide()
+        self.view.addItem(self.overlay)
         self.scale_bar: pg.ScaleBar | None = None
 
         self.histogram = pg.HistogramLUTWidget(image=self.image)
@@ -144,6 +149,20 @@ class ImageView(QWidget):
         bar.setParentItem(self.view)
         bar.anchor((1, 1), (1, 1), offset=(-24, -24))
         self.scale_bar = bar
+
+    def set_overlay(self, rgba: np.ndarray | None, opacity: float | None = None) -> None:
+        """Draw (H, W, 4) uint8 over the frame on screen, or hide it (None)."""
+        if rgba is None:
+            self.overlay.hide()
+            self.overlay.clear()
+            return
+        self.overlay.setImage(rgba, autoLevels=False, levels=(0, 255))
+        if opacity is not None:
+            self.overlay.setOpacity(opacity)
+        self.overlay.show()
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        self.overlay.setOpacity(float(opacity))
 
     # -- view actions --------------------------------------------------------
     def fit(self) -> None:

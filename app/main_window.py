@@ -25,6 +25,7 @@ from . import jobs, theme
 from .analysis_panel import AnalysisPanel
 from .demo import DemoMode
 from .demonstration_banner import DemonstrationBanner
+from .evidence import EvidenceOverlay
 from .folder_panel import FolderPanel
 from .image_view import ImageView
 from .metadata_panel import MetadataPanel
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.demo = DemoMode(self)
         self.volume = VolumeTools(self)   # fundus dock, per-volume summary, caliper
         self.demonstration_banner = DemonstrationBanner(self)
+        self.evidence = EvidenceOverlay(self)
         self._update_actions()
 
     # ------------------------------------------------------------------ build
@@ -559,9 +561,11 @@ class MainWindow(QMainWindow):
         title = f"OCTGuard report: {self.scan.name}"
         if self.scan.n_frames > 1:
             title += f" (frame {self.image_view.current_frame + 1} of {self.scan.n_frames})"
+        image, note = self.evidence.report_image(self.image_view.rendered_frame())
+        body = f"{body}\n\n{note}" if note else body
         try:
-            out = export_report(path, self.image_view.rendered_frame(), title, state, body,
-                                self._model_line(), self.volume.report_measurements())
+            out = export_report(path, image, title, state, body, self._model_line(),
+                                self.volume.report_measurements())
         except ExportError as exc:
             self.show_error("Export failed", str(exc))
             return None

@@ -41,8 +41,12 @@ def _paint(p: QPainter, page: QRectF, image: np.ndarray | None, title: str,
     # image on the left, up to 58% of the width
     img_box = QRectF(x0, y, 56 * u, page.bottom() - y - 8 * u)
     if image is not None:
-        h, w = image.shape
-        qimg = QImage(np.ascontiguousarray(image).data, w, h, w, QImage.Format_Grayscale8).copy()
+        h, w = image.shape[:2]
+        image = np.ascontiguousarray(image)
+        if image.ndim == 3:     # RGB: the scan with its evidence overlay
+            qimg = QImage(image.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+        else:
+            qimg = QImage(image.data, w, h, w, QImage.Format_Grayscale8).copy()
         s = min(img_box.width() / w, img_box.height() / h)
         target = QRectF(img_box.left(), img_box.top(), w * s, h * s)
         p.drawImage(target, qimg)
@@ -99,8 +103,9 @@ def _paint_calipers(p: QPainter, target: QRectF, scale: float, measurements, px:
 
 def export_report(path: str | Path, image: np.ndarray | None, title: str, state: str,
                   body: str, model_line: str, measurements=()) -> Path:
-    """Write a .png or .pdf report atomically; raises ExportError.
-    ``measurements`` (core.measure.Measurement) are drawn on the image."""
+    """Write a .png or .pdf report atomically; raises ExportError. ``image`` is
+    the frame as shown: (H, W) grey or (H, W, 3) RGB uint8 (with the evidence map);
+    ``measurements`` (core.measure.Measurement) are drawn on it."""
     path = Path(path)
     kind = path.suffix.lower()
     if kind not in (".png", ".pdf"):

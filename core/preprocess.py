@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 
 def square_box(h: int, w: int) -> tuple[int, int, int]:
-    """(top, left, side) of the centred largest square of an (h, w) image."""
+    """(top, left, side) of the largest centred square of an (h, w) frame;
+    evidence maps use it to go back from the model input to the frame."""
     s = min(h, w)
     return (h - s) // 2, (w - s) // 2, s
 

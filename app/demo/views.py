@@ -56,6 +56,23 @@ class _Pane(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.graphics, 1)
         self.overlay = overlay_label(self.graphics) if key != "original" else None
+        self.evidence = None     # pg.ImageItem of the class-evidence map, made on first use
+
+    def set_evidence(self, rgba, opacity: float = 0.6, caption: str = "") -> None:
+        """Draw an (S, S, 4) evidence map over the image (app/evidence.py), or hide it."""
+        if rgba is None:
+            if self.evidence is not None:
+                self.evidence.hide()
+            self.title.setText(TITLES[self.key])
+            return
+        if self.evidence is None:
+            self.evidence = pg.ImageItem(axisOrder="row-major")
+            self.evidence.setZValue(10)
+            self.view.addItem(self.evidence)
+        self.evidence.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self.evidence.setOpacity(opacity)
+        self.evidence.show()
+        self.title.setText(f"{TITLES[self.key]}\n{caption}" if caption else TITLES[self.key])
 
 
 class TripleView(QWidget):
@@ -121,6 +138,17 @@ class TripleView(QWidget):
         if first:
             for p in self.panes.values():
                 p.view.autoRange(padding=0.01)
+
+
+    def set_evidence(self, maps, opacity: float = 0.6) -> None:
+        """``maps``: [(rgba, caption) for the original, (rgba, caption) for the
+        adversarial] to show the two side by side, or None to hide them."""
+        if maps is None:
+            for k in ("original", "adversarial"):
+                self.panes[k].set_evidence(None)
+            return
+        for k, (rgba, caption) in zip(("original", "adversarial"), maps):
+            self.panes[k].set_evidence(rgba, opacity, caption)
 
 
 def adversarial_qimage(adversarial: np.ndarray, caption: str, min_size: int = 512) -> QImage:
