@@ -24,8 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.covariance import LedoitWolf
-from sklearn.mixture import GaussianMixture
 
 from .atomic import atomic_path, atomic_write_text
 from .errors import ModelError
@@ -56,6 +54,10 @@ class GaussianGate:
 
     # -- fitting ---------------------------------------------------------
     def fit(self, features: np.ndarray, labels: np.ndarray) -> "GaussianGate":
+        # scikit-learn only fits: importing it costs the viewer's first answer ~2 s
+        from sklearn.covariance import LedoitWolf
+        from sklearn.mixture import GaussianMixture
+
         Z = np.asarray(features, dtype=np.float64)
         y = np.asarray(labels)
         self.classes_ = np.unique(y)
