@@ -34,7 +34,6 @@ from core.progress import Progress
 
 from .params import DemoParams
 
-REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 REJECTED, ACCEPTED_CORRECT, ACCEPTED_WRONG = "rejected", "accepted_correct", "accepted_wrong"
 CATEGORY_TEXT = {REJECTED: "Rejected by the gate", ACCEPTED_CORRECT: "Accepted, still correct",
                  ACCEPTED_WRONG: "Accepted and wrong"}
@@ -48,7 +47,7 @@ def limit_threads() -> None:
         torch.set_num_threads(WORKER_THREADS)
 
 # ----------------------------------------------------------------- models
-def list_models(root: Path = REPO_MODELS) -> list[Path]:
+def list_models(root: Path) -> list[Path]:
     """Model directories (ones holding a model.json) under ``root``, sorted
     with ``default`` first; [] when there are none."""
     try:
