@@ -1,6 +1,7 @@
-"""``octguard``'s engine commands. The console script itself is app.entry,
-which starts the viewer when no engine command is given: core never imports
-the GUI.
+"""``octguard``'s engine commands. The console script itself is app.entry:
+it adds the ``view`` and ``smoke`` subcommands to this parser (one argparse
+tree, so ``octguard --help`` lists everything) and starts the viewer when no
+command is given; core never imports the GUI.
 
 Heavy imports (torch, Qt) happen inside each command, so ``octguard --help``
 and the viewer's first window come up fast.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 2, 2
@@ -85,6 +87,9 @@ def cmd_attack(args) -> int:
     except (OCTGuardError, OSError) as exc:
         _err(str(exc))
         return EXIT_FAILED_INPUT
+    if args.label and args.label not in lm.classes:
+        _err(f"unknown --label {args.label!r}; this model's labels are {', '.join(lm.classes)}")
+        return EXIT_USAGE
     frame = min(args.frame, scan.n_frames - 1)
     x = to_tensor(scan.frames[frame], lm.input_size, lm.model.in_channels).to(lm.device)
     analyzer = Analyzer(lm)
@@ -124,9 +129,15 @@ def cmd_attack(args) -> int:
 
 # -- samples / split -------------------------------------------------------
 def cmd_samples(args) -> int:
-    from .phantoms import write_samples
-
-    paths = write_samples(args.dir, n=args.n, seed=args.seed)
+    if args.phantoms:
+        from .phantoms import write_samples
+        paths = write_samples(args.dir, n=8 if args.n is None else args.n,
+                              seed=0 if args.seed is None else args.seed)
+    elif (args.n, args.seed) != (None, None):
+        raise ValueError("--n and --seed apply to --phantoms only")
+    else:
+        from .samples import write_samples
+        paths = write_samples(args.dir)
     for p in paths:
         print(p)
     return EXIT_OK
@@ -148,24 +159,21 @@ def cmd_split(args) -> int:
 
 # -- train / evaluate --------------------------------------------------------
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
-    from dataclasses import fields
-
     from .training.config import TrainConfig
 
     for f in fields(TrainConfig):
         if f.name in ("method", "data", "split", "out"):
             continue
         flag = "--" + f.name.replace("_", "-")
-        default = f.default
+        default, text = f.default, f.metadata.get("help", "")
         if isinstance(default, bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
         else:
-            p.add_argument(flag, type=type(default), default=default)
+            p.add_argument(flag, type=type(default), default=default,
+                           help=f"{text} (default: {default!r})" if default != "" else text)
 
 
 def cmd_train(args) -> int:
-    from dataclasses import fields
-
     from .training import TrainConfig, train
 
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
@@ -204,42 +212,56 @@ def cmd_evaluate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import CLASSES, __version__
+
     p = argparse.ArgumentParser(prog="octguard", description=(
         "OCT B-scan classifier with an adversarial-input gate. "
-        "Run `octguard` or `octguard view [PATH...]` to start the viewer. "
+        "Run `octguard [PATH...]` or `octguard view [PATH...]` to start the viewer. "
         "Demonstration software: not for clinical use."))
-    sub = p.add_subparsers(dest="command")
+    p.add_argument("--version", action="version", version=f"OCTGuard {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    model_help = "model directory (default: the shipped models/default)"
 
     pr = sub.add_parser("predict", help="classify scans and report the gate's verdict")
-    pr.add_argument("paths", nargs="+")
-    pr.add_argument("--model", help="model directory (default: models/default)")
+    pr.add_argument("paths", nargs="+", metavar="PATH", help="scan files (JPEG, PNG, BMP, TIFF, DICOM)")
+    pr.add_argument("--model", metavar="DIR", help=model_help)
     pr.add_argument("--json", action="store_true", help="one JSON object per file per line")
     pr.set_defaults(func=cmd_predict)
 
     at = sub.add_parser("attack", help="attack one scan and report clean vs adversarial")
-    at.add_argument("path")
-    at.add_argument("--method", choices=["fgsm", "pgd", "cw", "adaptive"], default="pgd")
-    at.add_argument("--eps", type=float, default=0.005, help="L-inf budget in [0, 1] pixel units")
-    at.add_argument("--steps", type=int, default=10)
-    at.add_argument("--c", type=float, default=1.0, help="C&W constant")
-    at.add_argument("--frame", type=int, default=0)
-    at.add_argument("--label", help="true class (default: the clean prediction)")
-    at.add_argument("--out", required=True, help=".tif/.tiff (float32) or .npy; .png only with --quantize")
+    at.add_argument("path", help="the scan to attack")
+    at.add_argument("--method", choices=["fgsm", "pgd", "cw", "adaptive"], default="pgd",
+                    help="attack: FGSM, PGD, Carlini-Wagner or PGD against the gate too (default pgd)")
+    at.add_argument("--eps", type=float, default=0.005,
+                    help="L-inf budget in [0, 1] pixel units (default 0.005, about 1.3 grey levels)")
+    at.add_argument("--steps", type=int, default=10, help="PGD, adaptive and C&W steps (default 10)")
+    at.add_argument("--c", type=float, default=1.0, help="C&W constant c (default 1)")
+    at.add_argument("--frame", type=int, default=0, help="frame of a multi-frame scan, from 0 (default 0)")
+    at.add_argument("--label", help=f"true class, one of the model's labels ({', '.join(CLASSES)} "
+                                    "for the shipped models; default: the clean prediction)")
+    at.add_argument("--out", required=True, metavar="FILE",
+                    help=".tif/.tiff (float32) or .npy; .png only with --quantize")
     at.add_argument("--quantize", action="store_true", help="round to 8 bits, as a PNG/JPEG file would")
-    at.add_argument("--model")
-    at.add_argument("--json", action="store_true")
+    at.add_argument("--model", metavar="DIR", help=model_help)
+    at.add_argument("--json", action="store_true", help="print the report as one JSON object")
     at.set_defaults(func=cmd_attack)
 
-    sa = sub.add_parser("samples", help="write synthetic phantom scans (PNG and a multi-frame DICOM)")
-    sa.add_argument("dir")
-    sa.add_argument("--n", type=int, default=8)
-    sa.add_argument("--seed", type=int, default=0)
+    sa = sub.add_parser("samples", help="write the shipped real sample scans (or synthetic phantoms)",
+                        description="Write the real sample scans shipped with OCTGuard (Kermany "
+                                    "B-scans, CC BY 4.0, from the test part of the default model's "
+                                    "split) and their attribution, samples.json. With --phantoms, "
+                                    "write synthetic phantoms instead.")
+    sa.add_argument("dir", help="folder to write into (created if needed)")
+    sa.add_argument("--phantoms", action="store_true",
+                    help="write drawn synthetic phantoms (PNG and a multi-frame DICOM) instead")
+    sa.add_argument("--n", type=int, default=None, help="with --phantoms: phantoms per class (default 8)")
+    sa.add_argument("--seed", type=int, default=None, help="with --phantoms: drawing seed (default 0)")
     sa.set_defaults(func=cmd_samples)
 
     sp = sub.add_parser("split", help="write a seeded patient-wise split file")
     sp.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", required=True, metavar="SPLIT.json", help="split file to write")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the patient draw (default 0)")
     sp.add_argument("--calib-fraction", type=float, default=0.15,
                     help="share of the labeled patients held out for calibration (without --test-from)")
     sp.add_argument("--test-from", default="", metavar="FOLDER",
@@ -249,28 +271,37 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--calib-per-class", type=int, default=50, help="calib scans per class (with --test-from)")
     sp.set_defaults(func=cmd_split)
 
-    tr = sub.add_parser("train", help="train NT, AT, GCE or SSAT and fit the gate")
-    tr.add_argument("--method", choices=["nt", "at", "gce", "ssat"], required=True)
-    tr.add_argument("--data", required=True)
-    tr.add_argument("--split", required=True)
-    tr.add_argument("--out", required=True)
+    tr = sub.add_parser("train", help="train NT, AT, GCE or SSAT and fit the gate",
+                        description="Train a classifier with one of the paper's methods, fit its "
+                                    "detection gate on the split's labeled part, calibrate the "
+                                    "threshold on the calib part and write a model directory.")
+    from .training.config import METHODS, TrainConfig
+    help_of = {f.name: f.metadata.get("help", "") for f in fields(TrainConfig)}
+    tr.add_argument("--method", choices=METHODS, required=True, help=help_of["method"])
+    tr.add_argument("--data", required=True, help=help_of["data"])
+    tr.add_argument("--split", required=True, help=help_of["split"])
+    tr.add_argument("--out", required=True, metavar="MODEL_DIR", help=help_of["out"])
     _add_config_flags(tr)
     tr.set_defaults(func=cmd_train)
 
     fg = sub.add_parser("fit-gate", help="refit the detection gate of a model directory")
-    fg.add_argument("model")
-    fg.add_argument("--data", required=True)
-    fg.add_argument("--split", required=True)
-    fg.add_argument("--covariance", choices=["full", "diag", "lw"], default="full")
-    fg.add_argument("--components", type=int, default=1)
-    fg.add_argument("--reg-covar", type=float, default=1e-3)
-    fg.add_argument("--rejection-rate", type=float, default=0.05)
-    fg.add_argument("--out", help="write a copy of the model here instead of changing it in place")
+    fg.add_argument("model", metavar="MODEL_DIR", help="model directory whose gate is refitted")
+    fg.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
+    fg.add_argument("--split", required=True,
+                    help="split file: the gate is fitted on its labeled part, calibrated on calib")
+    fg.add_argument("--covariance", choices=["full", "diag", "lw"], default="full",
+                    help="covariance of each class's Gaussians; lw is Ledoit-Wolf shrinkage (default full)")
+    fg.add_argument("--components", type=int, default=1, help="mixture components per class (default 1)")
+    fg.add_argument("--reg-covar", type=float, default=1e-3,
+                    help="added to the covariance diagonals (default 0.001)")
+    fg.add_argument("--rejection-rate", type=float, default=0.05,
+                    help="share of the clean calib images the threshold rejects (default 0.05)")
+    fg.add_argument("--out", metavar="DIR", help="write a copy of the model here instead of changing it in place")
     fg.add_argument("--half", action="store_true", help="with --out: store the copy's weights in fp16")
     fg.set_defaults(func=cmd_fit_gate)
 
     mc = sub.add_parser("model-card", help="write MODEL_CARD.md from evaluation reports")
-    mc.add_argument("model")
+    mc.add_argument("model", metavar="MODEL_DIR", help="model directory to write MODEL_CARD.md into")
     mc.add_argument("--report", required=True, help="report.json of the split's test part")
     mc.add_argument("--audit-report", help="report.json of the final audit run")
     mc.add_argument("--reproduce", nargs="+", required=True, help="command lines that reproduce the figures")
@@ -285,9 +316,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """The subcommand action of ``parser`` (app.entry adds ``view`` and ``smoke`` to it)."""
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    parser = parser or build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command; users get one line, never a traceback."""
     from .errors import OCTGuardError
 
     try:
@@ -300,8 +344,6 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(exc))
         return EXIT_USAGE
 
-
-COMMANDS = ("predict", "attack", "samples", "split", "train", "fit-gate", "evaluate", "model-card")
 
 if __name__ == "__main__":
     sys.exit(main())

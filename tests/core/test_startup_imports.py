@@ -15,3 +15,13 @@ def test_loading_a_model_and_analysing_imports_nothing_heavy_but_torch():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_help_and_the_viewers_command_line_import_neither_torch_nor_qt():
+    code = ("import sys; from app.entry import build_parser; "
+            "build_parser().parse_args(['view', 'a.jpg']); "
+            "bad = [m for m in ('torch', 'PySide6', 'numpy') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
