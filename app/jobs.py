@@ -5,6 +5,7 @@ the window is on screen before torch has finished importing.
 """
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,6 +17,7 @@ from core.progress import Progress
 from core.scan import Scan
 
 THUMB = 96
+PREFETCH_BYTES = 128 * 2**20   # decoded frames waiting for the network: ~130 B-scans
 
 
 def load_model(model_dir: Path | None, progress: Progress, partial: Callable) -> Any:
@@ -76,16 +78,24 @@ def thumbnail(scan: Scan, size: int = THUMB) -> np.ndarray:
 
 
 def analyze_folder(paths: list[Path], analyzer, override: float | None,
-                   progress: Progress, partial: Callable, batch: int = 16) -> int:
+                   progress: Progress, partial: Callable, batch: int = 32) -> int:
     """Load and analyse every file; each row goes to ``partial`` as it is done,
     in order. Bad files become rows with an error, never an exception.
 
     Single-frame scans are analysed in batches (a profile of the folder job
     showed batch-1 convolutions taking most of its time); volumes go alone,
-    with progress and cancellation inside them."""
+    with progress and cancellation inside them. The next files are decoded,
+    and their thumbnails drawn, on a prefetch thread while a batch is in the
+    network, so decoding overlaps inference."""
     from core.io import load_scan as _load
+    from core.prefetch import prefetch
+
+    def load(p: Path) -> tuple[Scan, np.ndarray]:
+        scan = _load(p)
+        return scan, thumbnail(scan)
+
     n = len(paths)
-    pending: list[tuple[int, Path, object]] = []
+    pending: list[tuple[int, Path, object, np.ndarray]] = []
 
     def flush() -> None:
         if not pending:
@@ -93,44 +103,46 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
         results, err = [None] * len(pending), None
         if analyzer is not None:
             try:
-                results = analyzer.analyze_many([s for _, _, s in pending])
+                results = analyzer.analyze_many([s for _, _, s, _ in pending])
             except (OCTGuardError, RuntimeError, ValueError) as exc:
                 err = f"analysis failed: {exc}"
-        for (i, p, scan), res in zip(pending, results):
+        for (i, p, scan, thumb), res in zip(pending, results):
             res = apply_threshold_override(res, override) if res is not None else None
-            partial(FolderItem(i, p, thumbnail(scan), res, err))
+            partial(FolderItem(i, p, thumb, res, err))
         pending.clear()
 
-    for i, p in enumerate(paths):
-        progress.update(i / max(n, 1), f"{i + 1} of {n}: {p.name}")
-        try:
-            scan = _load(p)
-        except Cancelled:
-            raise
-        except (OCTGuardError, OSError, ValueError, MemoryError) as exc:
-            flush()
-            partial(FolderItem(i, p, None, None, str(exc)))
-            continue
-        if scan.n_frames == 1:
-            pending.append((i, p, scan))
-            if len(pending) >= batch:
+    # closing: a cancel (raised by progress.update) stops the prefetch thread at once
+    with closing(prefetch(load, paths, ahead=2 * batch, size=lambda got: got[0].frames.nbytes,
+                          budget=PREFETCH_BYTES)) as loads:
+        for i, (p, loaded, exc) in enumerate(loads):
+            progress.update(i / max(n, 1), f"{i + 1} of {n}: {p.name}")
+            if exc is not None:
+                if not isinstance(exc, (OCTGuardError, OSError, ValueError, MemoryError)):
+                    raise exc      # a bug: the task runner reports it
                 flush()
-            continue
+                partial(FolderItem(i, p, None, None, str(exc)))
+                continue
+            scan, thumb = loaded
+            if scan.n_frames == 1:
+                pending.append((i, p, scan, thumb))
+                if len(pending) >= batch:
+                    flush()
+                continue
+            flush()
+            res, err = None, None
+            if analyzer is not None:
+                # per-batch progress inside a volume: the bar moves, and a cancel
+                # stops mid-volume instead of after it (and before the window's
+                # close gives up waiting)
+                inner = Progress(lambda f, m, i=i, p=p: progress.update(
+                    (i + f) / max(n, 1), f"{i + 1} of {n}: {p.name}, {m}"))
+                try:
+                    res = apply_threshold_override(analyzer.analyze(scan, inner), override)
+                except Cancelled:
+                    raise
+                except (OCTGuardError, RuntimeError, ValueError) as exc:
+                    err = f"analysis failed: {exc}"
+            partial(FolderItem(i, p, thumb, res, err))
         flush()
-        res, err = None, None
-        if analyzer is not None:
-            # per-batch progress inside a volume: the bar moves, and a cancel
-            # stops mid-volume instead of after it (and before the window's
-            # close gives up waiting)
-            inner = Progress(lambda f, m, i=i, p=p: progress.update(
-                (i + f) / max(n, 1), f"{i + 1} of {n}: {p.name}, {m}"))
-            try:
-                res = apply_threshold_override(analyzer.analyze(scan, inner), override)
-            except Cancelled:
-                raise
-            except (OCTGuardError, RuntimeError, ValueError) as exc:
-                err = f"analysis failed: {exc}"
-        partial(FolderItem(i, p, thumbnail(scan), res, err))
-    flush()
     progress.update(1.0, f"{n} scans")
     return n

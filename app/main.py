@@ -1,5 +1,7 @@
-"""Viewer entry point: ``run(argv)`` parses the command line, shows the window
-first and only then starts loading torch and the model in the background.
+"""Viewer entry point: ``run(argv)`` parses the command line, starts importing
+torch in the background, shows the window and then loads the model and the
+scans named on the command line on the task runner; the scan is analysed as
+soon as the model is ready.
 
 ``--screenshot OUT.png`` waits until every load and analysis has finished,
 saves the window and exits (docs and tests use it). Demo mode (issue 5) adds
@@ -10,17 +12,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 SCREENSHOT_TIMEOUT_S = 180.0
 
 
+DESCRIPTION = "OCTGuard viewer: open OCT scans and see the prediction and the detector's verdict."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="octguard view",
-                                description="OCTGuard viewer: open OCT scans and see the "
-                                            "prediction and the detector's verdict.")
-    p.add_argument("paths", nargs="*", help="scan files or folders to open")
+    """The viewer's own parser, for ``python -m app``; ``octguard view`` is the
+    same options in app.entry's tree."""
+    p = argparse.ArgumentParser(prog="octguard view", description=DESCRIPTION)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH", help="scan files or folders to open")
     p.add_argument("--model", metavar="DIR", help="model directory (default: models/default "
                    "or the one chosen in the viewer)")
     p.add_argument("--screenshot", metavar="OUT.png",
@@ -39,7 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
                       help="quantise the adversarial image as an 8-bit file would")
     demo.add_argument("--native", action="store_true",
                       help="attack the scan at its native resolution on the 8-bit grid (the realistic file)")
-    return p
 
 
 def apply_args(window, args: argparse.Namespace) -> None:
@@ -54,8 +64,29 @@ def apply_args(window, args: argparse.Namespace) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    return run_args(build_parser().parse_args(sys.argv[1:] if argv is None else argv))
+
+
+def preimport_engine() -> None:
+    """Start importing torch and the engine before Qt, on a plain thread.
+
+    The two imports overlap (much of torch's is loading native libraries),
+    so the model is ready sooner after the window paints. The model job on
+    the task runner imports the same modules; Python's per-module import
+    locks make it wait for these instead of importing twice, and it is the
+    job that loads the model and reports any failure."""
+    def work() -> None:
+        try:
+            import core.analysis  # noqa: F401
+            import core.model_store  # noqa: F401
+        except Exception:  # noqa: BLE001 - the model job re-imports and reports it
+            pass
+    threading.Thread(target=work, name="octguard-preimport", daemon=True).start()
+
+
+def run_args(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    preimport_engine()
 
     # PySide6 before pyqtgraph (inside app.image_view) so pyqtgraph binds to it
     from PySide6.QtCore import QTimer

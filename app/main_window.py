@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QDockWid
                                QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QTextBrowser, QVBoxLayout, QWidget)
 
-from core.errors import Cancelled, ModelError, ScanError
+from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
+from core.package_data import resources_dir
 from core.scan import Scan
 
 from . import jobs, theme
@@ -31,15 +32,13 @@ from .image_view import ImageView
 from .metadata_panel import MetadataPanel
 from .report_export import ExportError, export_report
 from .results import NOT_CLINICAL, result_text, scan_summary
-from .settings import Settings, cache_dir
+from .settings import Settings
 from .task_runner import TaskRunner
 from .volume_tools import VolumeTools
 
 log = logging.getLogger(__name__)
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 FALLBACK_FILTER = ("OCT scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.dcm *.dicom *.vol *.xml "
                    "*.e2e *.fda *.fds *.img);;All files (*)")
-N_SAMPLES = 2            # per class, plus one multi-frame DICOM volume
 
 
 def file_filter() -> str:
@@ -82,7 +81,7 @@ class MainWindow(QMainWindow):
         self.first_result_s: float | None = None
 
         self.setWindowTitle("OCTGuard")
-        self.setWindowIcon(QIcon(str(RESOURCES / "octguard.png")))
+        self.setWindowIcon(QIcon(str(resources_dir() / "octguard.png")))
         self.setAcceptDrops(True)
         self.resize(1400, 880)
         self._build_views()
@@ -163,7 +162,7 @@ class MainWindow(QMainWindow):
         self.act_prev_frame = A("Previous Frame", lambda: self.step_frame(-1), "[")
         self.act_cancel = A("&Cancel Folder Analysis", self.cancel_folder, "Esc")
         self.act_sample = A("Open &Sample Scans", self.open_samples, None,
-                            "Generate synthetic phantom scans and open them")
+                            "Open the real sample scans shipped with OCTGuard (Kermany, CC BY 4.0)")
         self.act_about = A("&About OCTGuard and the Model", self.about, K.HelpContents)
         self.act_model_dir = A("Choose &Model Folder…", self.choose_model_dir)
         self.act_model_default = A("Use &Default Model", lambda: self.set_model_dir(None))
@@ -336,7 +335,7 @@ class MainWindow(QMainWindow):
         what = str(exc) if isinstance(exc, ScanError) else f"{path.name}: {exc}"
         self.show_error("This file could not be opened", what)
 
-    def open_folder(self, folder: Path) -> None:
+    def open_folder(self, folder: Path, title: str | None = None) -> None:
         folder = Path(folder)
         try:
             files = list_scan_files(folder)
@@ -347,7 +346,7 @@ class MainWindow(QMainWindow):
             self.show_error("No scans in this folder",
                             f"{folder} holds no files with a supported extension.")
             return
-        self.open_file_list(files, title=folder.name, folder=folder)
+        self.open_file_list(files, title=title or folder.name, folder=folder)
 
     def open_file_list(self, files: list[Path], title: str, folder: Path | None = None) -> None:
         self.folder_paths = [Path(f) for f in files]
@@ -411,19 +410,14 @@ class MainWindow(QMainWindow):
             self.image_view.set_frame(min(max(self.image_view.current_frame + delta, 0), n - 1))
 
     def open_samples(self) -> None:
-        target = cache_dir() / "samples"
-
-        def make(progress, partial):
-            progress.update(0.0, "generating sample scans")
-            from core.phantoms import write_samples
-            return write_samples(target, N_SAMPLES)
-
-        self.statusBar().showMessage("Generating sample scans…")
-        self.runner.start("samples", make,
-                          on_done=lambda paths: self.open_file_list(
-                              [Path(p) for p in paths], "Sample scans (synthetic)", target),
-                          on_error=lambda exc: None if isinstance(exc, Cancelled) else
-                          self.show_error("Sample scans could not be generated", str(exc)))
+        """The shipped real scans, opened where they are installed (read only)."""
+        from core.samples import samples_dir
+        try:
+            folder = samples_dir()
+        except OCTGuardError as exc:
+            self.show_error("Sample scans unavailable", str(exc))
+            return
+        self.open_folder(folder, title="Sample scans (Kermany, CC BY 4.0)")
 
     # -------------------------------------------------------------- analysis
     def start_analysis(self) -> None:

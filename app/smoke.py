@@ -1,8 +1,8 @@
-"""``octguard --smoke [--model DIR]``: a headless self-test for installed builds.
+"""``octguard smoke [--model DIR]``: a headless self-test for installed builds.
 
-It writes a few synthetic phantoms (PNG and a two-frame DICOM, so both loaders
-run), analyses them with the model and prints label, probabilities and the
-gate's verdict. It exits 0 only when every step worked, so IT staff and the
+It analyses the shipped real sample scans (so the package data are checked
+too) and a few synthetic phantoms (PNG and a two-frame DICOM, so both loaders
+run) with the model and prints label, probabilities and the gate's verdict. It exits 0 only when every step worked, so IT staff and the
 packaging test can tell a broken bundle (missing native library, missing
 model) from a working one without a display. It never imports Qt.
 """
@@ -17,13 +17,19 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
+DESCRIPTION = ("Headless self-test: analyse the shipped sample scans and synthetic phantoms "
+               "and print the results; exits 0 only when every step worked.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="octguard --smoke",
-                                description="Headless self-test: analyse synthetic phantoms "
-                                            "and print the result.")
-    p.add_argument("--model", metavar="DIR", help="model directory (default: the bundled "
-                   "models/default)")
+    p = argparse.ArgumentParser(prog="octguard smoke", description=DESCRIPTION)
+    add_arguments(p)
     return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped "
+                   "models/default)")
 
 
 def _gui_modules() -> set[str]:
@@ -32,19 +38,21 @@ def _gui_modules() -> set[str]:
 
 
 def _fail(msg: str) -> int:
-    print(f"octguard --smoke: FAILED: {msg}", file=sys.stderr, flush=True)
+    print(f"octguard smoke: FAILED: {msg}", file=sys.stderr, flush=True)
     return EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return run(build_parser().parse_args(sys.argv[1:] if argv is None else argv))
+
+
+def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     # PyInstaller's own PySide6 run-time hook imports QtCore before we run;
     # what matters is that the engine pulls in nothing from the GUI.
     gui_before = _gui_modules()
     try:
         import torch  # noqa: F401  (a broken native bundle fails here, say so plainly)
-        import torchvision  # noqa: F401
 
         from core.errors import OCTGuardError
         from core.model_store import DEFAULT_MODEL_DIR, load_model_dir
@@ -65,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     from core.analysis import Analyzer
     from core.io import load_scan
     from core.phantoms import write_samples
+    from core.samples import sample_paths
 
     analyzer = Analyzer(lm)
     n_frames = 0
     with tempfile.TemporaryDirectory(prefix="octguard-smoke-") as tmp:
         try:
-            paths = write_samples(tmp, n=1, height=248, width=256, volume_frames=2)
+            paths = sample_paths() + write_samples(tmp, n=1, height=248, width=256, volume_frames=2)
             for path in paths:
                 for f in analyzer.analyze(load_scan(path)).frames:
                     n_frames += 1

@@ -2,12 +2,11 @@
 small style sheet from ``resources/``, and matching pyqtgraph colours."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+from core.errors import OCTGuardError
+from core.package_data import resources_dir
 
 # result colours, chosen to stay readable on both themes
 ACCEPT = "#2f9e5e"
@@ -44,8 +43,8 @@ def apply_theme(app: QApplication, theme: str) -> None:
     for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
         pal.setColor(QPalette.Disabled, role, QColor(c["dim"]))
     app.setPalette(pal)
-    qss = RESOURCES / f"theme_{theme}.qss"
     try:
+        qss = resources_dir() / f"theme_{theme}.qss"
         app.setStyleSheet(qss.read_text(encoding="utf-8"))
-    except OSError:
+    except (OSError, OCTGuardError):
         app.setStyleSheet("")

@@ -26,12 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, help="timed runs per figure")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     ap.add_argument("--name", help="machine name for the file name")
+    ap.add_argument("--note", action="append", default=[], metavar="TEXT",
+                    help="a line for the results' notes, e.g. what else was running (repeatable)")
     ap.add_argument("--profile", action="store_true",
                     help="rerun the case with the worst ratio under cProfile; the top "
                          "functions go into the results and <file>-profile.txt")
     args = ap.parse_args(argv)
     result, json_path, md_path = run_suite(args.only, args.skip, args.quick, args.device,
-                                           args.out, args.name, args.repeat, args.profile)
+                                           args.out, args.name, args.repeat, args.profile,
+                                           notes=args.note)
     print(md_path.read_text())
     print(f"wrote {json_path} and {md_path}")
     return 1 if result["errors"] else 0

@@ -32,10 +32,12 @@ class Context:
 
 def row(case: str, name: str, value: dict, unit: str, *, ref_name: str | None = None,
         ref: dict | None = None, higher_is_better: bool = False,
-        target: float | None = None, extra: dict | None = None) -> dict:
+        target: float | None = None, margin: float | None = None,
+        extra: dict | None = None) -> dict:
     """One figure. ``value``/``ref`` are timing.summarize dicts in ``unit``.
     ratio = ours / reference; the target bounds it from above for times and
-    from below for throughputs."""
+    from below for throughputs. ``margin`` is a target of another shape:
+    ours <= reference + margin (in ``unit``)."""
     r = {"case": case, "name": name, "unit": unit, "value": value,
          "reference_name": ref_name, "reference": ref, "ratio": None,
          "target": None, "met": None, "higher_is_better": higher_is_better}
@@ -44,6 +46,10 @@ def row(case: str, name: str, value: dict, unit: str, *, ref_name: str | None = 
         if target is not None:
             r["target"] = (">= " if higher_is_better else "<= ") + f"{target:g}"
             r["met"] = bool(r["ratio"] >= target if higher_is_better else r["ratio"] <= target)
+        if margin is not None:
+            r["target"] = f"<= reference + {margin:g} {unit}"
+            r["target_margin"] = margin
+            r["met"] = bool(value["median"] <= ref["median"] + margin)
     if extra:
         r.update(extra)
     return r

@@ -41,7 +41,7 @@ CASES = {
 def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quick: bool = False,
               device: str | None = None, out_dir: Path = RESULTS, name: str | None = None,
               repeat: int | None = None, profile: bool = False,
-              log=print) -> tuple[dict, Path, Path]:
+              log=print, notes: list[str] | None = None) -> tuple[dict, Path, Path]:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     selected = [c for c in CASES if (not only or c in only) and c not in (skip or [])]
     unknown = set(only or []) - set(CASES)
@@ -53,6 +53,8 @@ def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quic
     with tempfile.TemporaryDirectory(prefix="octguard-bench-") as tmp:
         tmp = Path(tmp)
         ctx = Context(device=dev, tmp=tmp, quick=quick)
+        for text in notes or []:
+            ctx.note(text)
         if quick:
             ctx.repeat, ctx.warmup, ctx.scan_hw, ctx.attack_size, ctx.train_size = 3, 1, (64, 64), 32, 32
         if repeat:
@@ -114,6 +116,8 @@ def shortfall(r: dict) -> float | None:
     """How far a ratio is from its target (> 1: missed by that factor)."""
     if r["ratio"] is None or r["target"] is None:
         return None
+    if r.get("target_margin") is not None:
+        return r["value"]["median"] / (r["reference"]["median"] + r["target_margin"])
     target = float(r["target"].split()[-1])
     return target / r["ratio"] if r["higher_is_better"] else r["ratio"] / target
 

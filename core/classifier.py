@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from torchvision.models import resnet18
 
 from . import CLASSES
 from .errors import ModelError
+from .resnet import resnet18
 
 
 class OCTClassifier(nn.Module):
@@ -23,7 +23,7 @@ class OCTClassifier(nn.Module):
         self.in_channels = in_channels
         self.register_buffer("mean", torch.full((1, in_channels, 1, 1), float(mean)))
         self.register_buffer("std", torch.full((1, in_channels, 1, 1), float(std)))
-        net = resnet18(weights=None, num_classes=num_classes)
+        net = resnet18(num_classes)
         if in_channels != 3:
             net.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
         self.backbone = net
@@ -59,7 +59,7 @@ class OCTClassifier(nn.Module):
 def build_classifier(num_classes: int = len(CLASSES), in_channels: int = 3,
                      init_weights: str | Path | None = None) -> OCTClassifier:
     """A fresh classifier; ``init_weights`` is an optional local file of
-    torchvision ResNet-18 weights (ImageNet, say) in safetensors format.
+    torchvision-layout ResNet-18 weights (ImageNet, say) in safetensors format.
     Nothing is downloaded and nothing is unpickled."""
     model = OCTClassifier(num_classes, in_channels)
     if init_weights is not None:

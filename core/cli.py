@@ -1,6 +1,7 @@
-"""``octguard``'s engine commands. The console script itself is app.entry,
-which starts the viewer when no engine command is given: core never imports
-the GUI.
+"""``octguard``'s engine commands. The console script itself is app.entry:
+it adds the ``view`` and ``smoke`` subcommands to this parser (one argparse
+tree, so ``octguard --help`` lists everything) and starts the viewer when no
+command is given; core never imports the GUI.
 
 Heavy imports (torch, Qt) happen inside each command, so ``octguard --help``
 and the viewer's first window come up fast.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 2, 2
@@ -81,9 +83,15 @@ def cmd_attack(args) -> int:
 
 # -- samples / split -------------------------------------------------------
 def cmd_samples(args) -> int:
-    from .phantoms import write_samples
-
-    paths = write_samples(args.dir, n=args.n, seed=args.seed)
+    if args.phantoms:
+        from .phantoms import write_samples
+        paths = write_samples(args.dir, n=8 if args.n is None else args.n,
+                              seed=0 if args.seed is None else args.seed)
+    elif (args.n, args.seed) != (None, None):
+        raise ValueError("--n and --seed apply to --phantoms only")
+    else:
+        from .samples import write_samples
+        paths = write_samples(args.dir)
     for p in paths:
         print(p)
     return EXIT_OK
@@ -105,24 +113,21 @@ def cmd_split(args) -> int:
 
 # -- train / evaluate --------------------------------------------------------
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
-    from dataclasses import fields
-
     from .training.config import TrainConfig
 
     for f in fields(TrainConfig):
         if f.name in ("method", "data", "split", "out"):
             continue
         flag = "--" + f.name.replace("_", "-")
-        default = f.default
+        default, text = f.default, f.metadata.get("help", "")
         if isinstance(default, bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
         else:
-            p.add_argument(flag, type=type(default), default=default)
+            p.add_argument(flag, type=type(default), default=default,
+                           help=f"{text} (default: {default!r})" if default != "" else text)
 
 
 def cmd_train(args) -> int:
-    from dataclasses import fields
-
     from .training import TrainConfig, train
 
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
@@ -162,15 +167,19 @@ def cmd_evaluate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import CLASSES, __version__
+
     p = argparse.ArgumentParser(prog="octguard", description=(
         "OCT B-scan classifier with an adversarial-input gate. "
-        "Run `octguard` or `octguard view [PATH...]` to start the viewer. "
+        "Run `octguard [PATH...]` or `octguard view [PATH...]` to start the viewer. "
         "Demonstration software: not for clinical use."))
-    sub = p.add_subparsers(dest="command")
+    p.add_argument("--version", action="version", version=f"OCTGuard {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    model_help = "model directory (default: the shipped models/default)"
 
     pr = sub.add_parser("predict", help="classify scans and report the gate's verdict")
-    pr.add_argument("paths", nargs="+")
-    pr.add_argument("--model", help="model directory (default: models/default)")
+    pr.add_argument("paths", nargs="+", metavar="PATH", help="scan files (JPEG, PNG, BMP, TIFF, DICOM)")
+    pr.add_argument("--model", metavar="DIR", help=model_help)
     pr.add_argument("--json", action="store_true", help="one JSON object per file per line")
     pr.set_defaults(func=cmd_predict)
 
@@ -179,16 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_attack_args(at)
     at.set_defaults(func=cmd_attack)
 
-    sa = sub.add_parser("samples", help="write synthetic phantom scans (PNG and a multi-frame DICOM)")
-    sa.add_argument("dir")
-    sa.add_argument("--n", type=int, default=8)
-    sa.add_argument("--seed", type=int, default=0)
+    sa = sub.add_parser("samples", help="write the shipped real sample scans (or synthetic phantoms)",
+                        description="Write the real sample scans shipped with OCTGuard (Kermany "
+                                    "B-scans, CC BY 4.0, from the test part of the default model's "
+                                    "split) and their attribution, samples.json. With --phantoms, "
+                                    "write synthetic phantoms instead.")
+    sa.add_argument("dir", help="folder to write into (created if needed)")
+    sa.add_argument("--phantoms", action="store_true",
+                    help="write drawn synthetic phantoms (PNG and a multi-frame DICOM) instead")
+    sa.add_argument("--n", type=int, default=None, help="with --phantoms: phantoms per class (default 8)")
+    sa.add_argument("--seed", type=int, default=None, help="with --phantoms: drawing seed (default 0)")
     sa.set_defaults(func=cmd_samples)
 
     sp = sub.add_parser("split", help="write a seeded patient-wise split file")
     sp.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", required=True, metavar="SPLIT.json", help="split file to write")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the patient draw (default 0)")
     sp.add_argument("--calib-fraction", type=float, default=0.15,
                     help="share of the labeled patients held out for calibration (without --test-from)")
     sp.add_argument("--test-from", default="", metavar="FOLDER",
@@ -198,11 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--calib-per-class", type=int, default=50, help="calib scans per class (with --test-from)")
     sp.set_defaults(func=cmd_split)
 
-    tr = sub.add_parser("train", help="train NT, AT, GCE or SSAT and fit the gate")
-    tr.add_argument("--method", choices=["nt", "at", "gce", "ssat"], required=True)
-    tr.add_argument("--data", required=True)
-    tr.add_argument("--split", required=True)
-    tr.add_argument("--out", required=True)
+    tr = sub.add_parser("train", help="train NT, AT, GCE or SSAT and fit the gate",
+                        description="Train a classifier with one of the paper's methods, fit its "
+                                    "detection gate on the split's labeled part, calibrate the "
+                                    "threshold on the calib part and write a model directory.")
+    from .training.config import METHODS, TrainConfig
+    help_of = {f.name: f.metadata.get("help", "") for f in fields(TrainConfig)}
+    tr.add_argument("--method", choices=METHODS, required=True, help=help_of["method"])
+    tr.add_argument("--data", required=True, help=help_of["data"])
+    tr.add_argument("--split", required=True, help=help_of["split"])
+    tr.add_argument("--out", required=True, metavar="MODEL_DIR", help=help_of["out"])
     _add_config_flags(tr)
     tr.set_defaults(func=cmd_train)
 
@@ -224,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     fg.set_defaults(func=cmd_fit_gate)
 
     mc = sub.add_parser("model-card", help="write MODEL_CARD.md from evaluation reports")
-    mc.add_argument("model")
+    mc.add_argument("model", metavar="MODEL_DIR", help="model directory to write MODEL_CARD.md into")
     mc.add_argument("--report", required=True, help="report.json of the split's test part")
     mc.add_argument("--audit-report", help="report.json of the final audit run")
     mc.add_argument("--reproduce", nargs="+", required=True, help="command lines that reproduce the figures")
@@ -239,9 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """The subcommand action of ``parser`` (app.entry adds ``view`` and ``smoke`` to it)."""
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    parser = parser or build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command; users get one line, never a traceback."""
     from .errors import OCTGuardError
 
     try:
@@ -254,8 +287,6 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(exc))
         return EXIT_USAGE
 
-
-COMMANDS = ("predict", "attack", "samples", "split", "train", "fit-gate", "evaluate", "model-card")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -159,6 +159,9 @@ def cmd_attack(args) -> int:
     lm = _load_model(args.model, require_gate=args.method == "adaptive")
     if lm is None:
         return EXIT_USAGE
+    if args.label and args.label not in lm.classes:
+        _err(f"unknown --label {args.label!r}; this model's labels are {', '.join(lm.classes)}")
+        return EXIT_USAGE
     failed, used = False, set()
     for p in args.paths:
         try:

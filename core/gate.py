@@ -54,6 +54,10 @@ class GaussianGate:
 
     # -- fitting ---------------------------------------------------------
     def fit(self, features: np.ndarray, labels: np.ndarray) -> "GaussianGate":
+        # scikit-learn only fits: importing it costs the viewer's first answer ~2 s
+        from sklearn.covariance import LedoitWolf
+        from sklearn.mixture import GaussianMixture
+
         Z = np.asarray(features, dtype=np.float64)
         y = np.asarray(labels)
         self.classes_ = np.unique(y)

@@ -16,10 +16,10 @@ from .atomic import atomic_path, atomic_write_text
 from .classifier import OCTClassifier, default_device
 from .errors import ModelError
 from .gate import GaussianGate, load_gate, sha256_file
+from .package_data import default_model_dir
 
 MODEL_FORMAT = 1
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
+DEFAULT_MODEL_DIR = default_model_dir()
 
 
 @dataclass

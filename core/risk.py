@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
-from sklearn.metrics import average_precision_score
 
 REJECTED = "rejected"
 ACCEPTED_CORRECT = "accepted_correct"
@@ -103,6 +102,8 @@ def gate_auprc(y_true, clean_scores, adv_pred, adv_scores, classes=None) -> dict
     (the paper's "Average" column is the mean of its four classes).
     Chance level for a class is positives / (positives + negatives).
     """
+    from sklearn.metrics import average_precision_score  # not on the viewer's start-up path
+
     y, cs, ap, as_ = _paired(y_true, clean_scores, adv_pred, adv_scores)
     classes = np.unique(y) if classes is None else classes
     success = ap != y

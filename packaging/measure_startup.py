@@ -72,7 +72,7 @@ def time_window(exe: Path, model: str, scan: Path, home: Path) -> dict:
 
 def time_smoke(exe: Path, model: str) -> dict:
     t0 = time.perf_counter()
-    proc = subprocess.run([str(exe), "--smoke", "--model", model], capture_output=True, text=True,
+    proc = subprocess.run([str(exe), "smoke", "--model", model], capture_output=True, text=True,
                           timeout=600)
     return {"exit_code": proc.returncode, "wall_s": round(time.perf_counter() - t0, 2),
             "last_line": (proc.stdout.strip().splitlines() or [proc.stderr.strip()])[-1]}
@@ -133,7 +133,7 @@ def main() -> int:
                     "PyInstaller's run-time hooks; in_app is app.main's OCTGUARD_TIMING figure.",
         },
         "model": args.model,
-        "smoke": {"command": f"{exe} --smoke --model MODEL", "runs": smoke},
+        "smoke": {"command": f"{exe} smoke --model MODEL", "runs": smoke},
     }
     if args.archive:
         a = Path(args.archive)

@@ -5,7 +5,7 @@
 #
 # Produces DIST/OCTGuard/ (the app) and DIST/octguard-VERSION-linux-ARCH.tar.gz,
 # which unpacks to a folder with install.sh, uninstall.sh and the app.
-# The app's self-test (--smoke) runs before packing; it needs a model: the
+# The app's self-test (smoke) runs before packing; it needs a model: the
 # bundled models/default, or --smoke-model DIR for a build without one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,9 +32,9 @@ fi
 [ -x "$APP/OCTGuard" ] || { echo "build_package.sh: $APP/OCTGuard missing" >&2; exit 1; }
 
 if [ -n "$SMOKE_MODEL" ]; then
-    "$APP/OCTGuard" --smoke --model "$SMOKE_MODEL"
+    "$APP/OCTGuard" smoke --model "$SMOKE_MODEL"
 elif [ -d "$APP/_internal/models/default" ]; then
-    "$APP/OCTGuard" --smoke
+    "$APP/OCTGuard" smoke
 else
     echo "build_package.sh: WARNING: no models/default bundled and no --smoke-model; the self-test did not run" >&2
 fi

@@ -51,7 +51,7 @@ def _run(exe: Path, *args: str, **env) -> subprocess.CompletedProcess:
 
 
 def test_bundle_smoke_analyses_phantoms(bundle, test_model):
-    proc = _run(bundle, "--smoke", "--model", str(test_model))
+    proc = _run(bundle, "smoke", "--model", str(test_model))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "smoke OK" in proc.stdout
     assert "packaging-test" in proc.stdout          # the model it was pointed at
@@ -59,17 +59,18 @@ def test_bundle_smoke_analyses_phantoms(bundle, test_model):
 
 
 def test_bundle_smoke_fails_clearly_without_model(bundle, tmp_path):
-    proc = _run(bundle, "--smoke", "--model", str(tmp_path / "absent"))
+    proc = _run(bundle, "smoke", "--model", str(tmp_path / "absent"))
     assert proc.returncode != 0
     assert "FAILED: no model at" in proc.stderr
 
 
 def test_bundle_keeps_source_layout(bundle):
     internal = bundle.parent / "_internal"
-    # Path(__file__)-relative lookups (core.model_store, app resources) land here
+    # where the frozen importer's files("resources") and files("models") point
     assert (internal / "resources" / "octguard.png").is_file()
-    # torchvision 0.29's renamed native libraries, which the stock hook misses
-    assert list((internal / "torchvision").glob("_C_stable.*"))
+    assert (internal / "resources" / "samples" / "samples.json").is_file()
+    # core/resnet.py builds the network: torchvision stays out of the bundle
+    assert not (internal / "torchvision").exists()
     assert not (internal / "triton").exists()
     assert not (internal / "torch" / "include").exists()
 

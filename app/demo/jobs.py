@@ -27,7 +27,6 @@ from core.risk import ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED
 
 from .params import DemoParams
 
-REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 CATEGORY_TEXT = {REJECTED: "Rejected by the gate", ACCEPTED_CORRECT: "Accepted, still correct",
                  ACCEPTED_WRONG: "Accepted and wrong"}
 # torch's intra-op pool spins on every core; on a 2-core laptop that starves
@@ -42,7 +41,7 @@ def limit_threads() -> None:
 
 
 # ----------------------------------------------------------------- models
-def list_models(root: Path = REPO_MODELS) -> list[Path]:
+def list_models(root: Path) -> list[Path]:
     """Model directories (ones holding a model.json) under ``root``, sorted
     with ``default`` first; [] when there are none."""
     try:

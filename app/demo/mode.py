@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from core.errors import Cancelled
+from core.package_data import models_dir
 
 from ..task_runner import TaskRunner
 from . import jobs
@@ -36,10 +37,10 @@ def png_bytes(image) -> bytes:
 class DemoMode(QObject):
     outcome_changed = Signal(object)     # jobs.FrameOutcome or None
 
-    def __init__(self, window, models_root: Path = jobs.REPO_MODELS):
+    def __init__(self, window, models_root: Path | None = None):
         super().__init__(window)
         self.window = window
-        self.models_root = Path(models_root)
+        self.models_root = Path(models_root) if models_root else models_dir()   # the shipped models/
         self.runner = TaskRunner(self, max_threads=1)   # one attack at a time
         self.params = DemoParams()
         self.outcome: jobs.FrameOutcome | None = None

@@ -73,8 +73,8 @@ echo "Installed: $BINDIR/octguard -> $PREFIX/OCTGuard, menu entry $DESKTOP"
 case ":$PATH:" in *":$BINDIR:"*) ;; *) echo "Note: $BINDIR is not on PATH; add it or run $PREFIX/OCTGuard" ;; esac
 if [ "$CHECK" = 1 ]; then
     if [ -d "$PREFIX/_internal/models/default" ]; then
-        echo "Self-test (octguard --smoke):"
-        "$PREFIX/OCTGuard" --smoke || { echo "install.sh: the self-test FAILED (see above)" >&2; exit 1; }
+        echo "Self-test (octguard smoke):"
+        "$PREFIX/OCTGuard" smoke || { echo "install.sh: the self-test FAILED (see above)" >&2; exit 1; }
     else
         echo "Note: this build ships no model (models/default); start it with --model DIR or choose one in the viewer."
     fi

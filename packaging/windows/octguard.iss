@@ -5,14 +5,18 @@
 ;        pip install .[build]
 ;        pyinstaller --noconfirm build.spec
 ;    This makes dist\OCTGuard\ with OCTGuard.exe (windowed) and
-;    octguard-cli.exe (console: --smoke, predict, ...). PyInstaller turns
+;    octguard-cli.exe (console: smoke, predict, ...). PyInstaller turns
 ;    resources\octguard.png into the .exe icon (needs Pillow).
 ; 2. Make resources\octguard.ico for the installer itself, e.g.
 ;        python -c "from PIL import Image; Image.open('resources/octguard.png').save('resources/octguard.ico', sizes=[(16,16),(32,32),(48,48),(256,256)])"
-; 3. iscc packaging\windows\octguard.iss   ->  dist\octguard-0.1.0-setup.exe
+; 3. iscc with the version from core/__init__.py (the one place it lives):
+;        for /f %v in ('python -c "import core; print(core.__version__)"') do iscc /DAppVersion=%v packaging\windows\octguard.iss
+;    ->  dist\octguard-VERSION-setup.exe
 
 #define AppName "OCTGuard"
-#define AppVersion "0.1.0"
+#ifndef AppVersion
+  #error Pass the version: iscc /DAppVersion=VERSION, VERSION from python -c "import core; print(core.__version__)"
+#endif
 #define Root "..\.."
 
 [Setup]

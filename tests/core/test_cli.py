@@ -29,14 +29,60 @@ def model_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     d = tmp_path_factory.mktemp("s")
-    r = octguard("samples", d, "--n", "1", "--seed", "3")
+    r = octguard("samples", d, "--phantoms", "--n", "1", "--seed", "3")
     assert r.returncode == 0, r.stderr
     return d
 
 
-def test_samples_writes_pngs_and_a_volume(samples):
+def test_samples_phantoms_writes_pngs_and_a_volume(samples):
     names = sorted(p.name for p in samples.iterdir())
     assert len([n for n in names if n.endswith(".png")]) == 4 and "synthetic-volume.dcm" in names
+
+
+def test_samples_writes_the_real_scans_with_their_attribution(tmp_path):
+    from core.samples import sample_index
+
+    r = octguard("samples", tmp_path / "real")
+    assert r.returncode == 0, r.stderr
+    index = json.loads((tmp_path / "real" / "samples.json").read_text())
+    assert index == sample_index() and "CC BY 4.0" in index["attribution"]
+    written = sorted(p.name for p in (tmp_path / "real").glob("*.jpeg"))
+    assert written == sorted(rec["file"] for rec in index["files"])
+    r = octguard("samples", tmp_path / "x", "--n", "2")      # --n is a phantom option
+    assert r.returncode == 2 and "--phantoms" in r.stderr and "Traceback" not in r.stderr
+
+
+def _actions(parser, path=("octguard",)):
+    import argparse
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, sub in a.choices.items():
+                yield from _actions(sub, path + (name,))
+        elif not isinstance(a, (argparse._HelpAction, argparse._VersionAction)):
+            yield " ".join(path), a
+
+
+def test_every_option_of_every_command_explains_itself():
+    from app.entry import build_parser
+
+    actions = list(_actions(build_parser()))
+    missing = [f"{cmd} {a.option_strings or a.dest}" for cmd, a in actions
+               if not (a.help or "").strip()]
+    assert not missing
+    commands = {cmd for cmd, _ in actions}
+    assert {"octguard view", "octguard smoke", "octguard train", "octguard predict"} <= commands
+    train_flags = {o for cmd, a in actions if cmd == "octguard train" for o in a.option_strings}
+    assert {"--input-size", "--ssat-lambda", "--gate-rejection-rate"} <= train_flags
+
+
+def test_help_lists_view_and_smoke_and_unknown_words_are_not_opened_as_files():
+    r = octguard("--help")
+    assert r.returncode == 0 and "view" in r.stdout and "smoke" in r.stdout
+    r = octguard("predcit", "x.jpg")
+    assert r.returncode == 2 and "did you mean `octguard predict`" in r.stderr
+    r = octguard("--version")
+    from core import __version__
+    assert r.returncode == 0 and __version__ in r.stdout
 
 
 def test_predict_json_for_good_and_bad_files(samples, model_dir, tmp_path):
@@ -144,6 +190,9 @@ def test_batch_attack_writes_one_file_and_one_json_line_per_input(samples, gated
         assert (f["label"], f["accepted"]) == (rec["adversarial"]["label"], rec["adversarial"]["accepted"])
         assert f["score"] == pytest.approx(rec["adversarial"]["score"], abs=1e-4)
         assert f["accepted"] == (f["score"] >= f["threshold"])       # higher = more normal
+    r = octguard("attack", scan, "--label", "AMD", "--model", gated_model, "--out", tmp_path / "b.png")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "'AMD'" in r.stderr and "CNV, DME, DRUSEN, NORMAL" in r.stderr
 
 
 @pytest.mark.skipif(not REAL_VAL.is_dir(), reason="real OCT scans in ../shared/data/oct/val are absent")

@@ -1,0 +1,27 @@
+"""What the viewer's first answer waits for: the inference path imports
+torch and nothing heavy besides (issue 13 part 4)."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torchvision", "sklearn", "scipy", "matplotlib")
+
+
+def test_loading_a_model_and_analysing_imports_nothing_heavy_but_torch():
+    code = ("import sys, core.model_store, core.analysis, core.io, app.jobs; "
+            f"bad = [m for m in {HEAVY!r} if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_help_and_the_viewers_command_line_import_neither_torch_nor_qt():
+    code = ("import sys; from app.entry import build_parser; "
+            "build_parser().parse_args(['view', 'a.jpg']); "
+            "bad = [m for m in ('torch', 'PySide6', 'numpy') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
