@@ -227,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_train)
 
     fg = sub.add_parser("fit-gate", help="refit the detection gate of a model directory")
-    fg.add_argument("model")
+    fg.add_argument("model", help="model directory whose gate is refitted")
     fg.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
     fg.add_argument("--split", required=True, help="split file: fitted on its labeled part, calibrated on calib")
     fg.add_argument("--parts", default="",

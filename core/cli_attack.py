@@ -27,7 +27,8 @@ def add_attack_args(at: argparse.ArgumentParser) -> None:
     out.add_argument("--out-dir", help="folder for one output file per input (see --format)")
     at.add_argument("--format", choices=sorted(FORMAT_SUFFIX),
                     help="with --out-dir: output format (default: dcm for DICOM inputs, png otherwise)")
-    at.add_argument("--method", choices=METHODS, default=DEFAULTS.method)
+    at.add_argument("--method", choices=METHODS, default=DEFAULTS.method,
+                    help=f"attack: FGSM, PGD, Carlini-Wagner, or PGD against the gate too (default {DEFAULTS.method})")
     at.add_argument("--eps", type=float, default=DEFAULTS.eps,
                     help=f"L-inf budget in [0, 1] pixel units (default {DEFAULTS.eps}); an 8-bit file "
                          "attack moves pixels by at most ceil(eps*255) grey levels")

@@ -190,7 +190,7 @@ def test_batch_attack_writes_one_file_and_one_json_line_per_input(samples, gated
         assert (f["label"], f["accepted"]) == (rec["adversarial"]["label"], rec["adversarial"]["accepted"])
         assert f["score"] == pytest.approx(rec["adversarial"]["score"], abs=1e-4)
         assert f["accepted"] == (f["score"] >= f["threshold"])       # higher = more normal
-    r = octguard("attack", scan, "--label", "AMD", "--model", gated_model, "--out", tmp_path / "b.png")
+    r = octguard("attack", png, "--label", "AMD", "--model", gated_model, "--out", tmp_path / "b.png")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "'AMD'" in r.stderr and "CNV, DME, DRUSEN, NORMAL" in r.stderr
 
