@@ -17,18 +17,28 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
 
-SCALE = 5.0          # nats where the log scale bends
-LIMIT = 5000.0       # margin drawn at the edge of the gauge
-TICKS = (10, 100, 1000)
+# (bend, limit, ticks, unit) of the signed log scale, per kind of gate: the
+# paper's GMM scores in nats, the multi-part gate in summed z-scores (standard
+# deviations of held-out clean scans), which sit a few units from the threshold
+NATS = (5.0, 5000.0, (10, 100, 1000), "nats")
+SIGMAS = (0.5, 50.0, (1, 5, 20), "σ")
+_scale = NATS
+
+
+def use_gate(gate) -> None:
+    """Draw every gauge on the scale of this gate's scores."""
+    global _scale
+    _scale = SIGMAS if getattr(gate, "attack_scale", None) == 1.0 else NATS
 
 
 def margin_position(margin: float) -> tuple[float, bool]:
     """Margin -> position in [-1, 1] and whether it was clipped."""
+    bend, limit = _scale[0], _scale[1]
     if math.isnan(margin):
         return 0.0, True
-    clipped = abs(margin) > LIMIT
-    m = max(-LIMIT, min(LIMIT, margin))
-    pos = math.copysign(math.log1p(abs(m) / SCALE) / math.log1p(LIMIT / SCALE), m)
+    clipped = abs(margin) > limit
+    m = max(-limit, min(limit, margin))
+    pos = math.copysign(math.log1p(abs(m) / bend) / math.log1p(limit / bend), m)
     return pos, clipped
 
 
@@ -39,9 +49,9 @@ class DetectorGauge(QWidget):
         self.threshold: float | None = None
         self.setMinimumHeight(58)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.setToolTip("Detector likelihood: log-likelihood of the image's features under "
-                        "the clean-scan model of its predicted class, relative to the "
-                        "threshold (log scale). Left of the threshold is rejected.")
+        self.setToolTip("Detector score relative to its threshold (signed log scale): "
+                        "how much the image looks like clean OCT scans of its predicted class "
+                        "and how stable its answer is. Left of the threshold is rejected.")
 
     def set_score(self, score: float | None, threshold: float | None) -> None:
         self.score, self.threshold = score, threshold
@@ -72,14 +82,14 @@ class DetectorGauge(QWidget):
         p.setBrush(acc)
         p.drawRoundedRect(QRectF(cx, bar.top(), bar.width() / 2, bar.height()), 3, 3)
 
-        # ticks: threshold in the middle, +-10, 100, 1000 nats either side
+        # ticks: threshold in the middle, the scale's ticks either side
         small = QFont(self.font())
         small.setPointSizeF(max(7.0, small.pointSizeF() * 0.8))
         p.setFont(small)
         dim = QColor(fg)
         dim.setAlpha(170)
         p.setPen(QPen(dim, 1))
-        for t in TICKS:
+        for t in _scale[2]:
             for s in (-1, 1):
                 x = cx + margin_position(s * t)[0] * bar.width() / 2
                 p.drawLine(QPointF(x, bar.bottom()), QPointF(x, bar.bottom() + 4))

@@ -22,7 +22,7 @@ from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
 from core.package_data import resources_dir
 from core.scan import Scan
 
-from . import jobs, theme
+from . import gauge, jobs, theme
 from .analysis_panel import AnalysisPanel
 from .demo import DemoMode
 from .demonstration_banner import DemonstrationBanner
@@ -240,6 +240,7 @@ class MainWindow(QMainWindow):
             self.model_message += " (no detection gate)"
         self.model_label.setText(self.model_message)
         self.model_label.setToolTip(f"{self.model.directory}\n{NOT_CLINICAL}")
+        gauge.use_gate(self.model.gate)
         self.model_changed.emit(self.model)
         self._model_settled()
 
