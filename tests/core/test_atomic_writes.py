@@ -26,7 +26,7 @@ from core import model_store
 from core.classifier import build_classifier
 from core.model_store import atomic_write_text, load_model_dir, save_model_dir
 from core.random_model import write_random_model
-from core.writers import write_adversarial
+from core.writers import plan_output, write_adversarial
 
 
 class DiskFull(OSError):
@@ -133,11 +133,11 @@ def test_gate_save_failing_mid_write_keeps_old_gate(model_copy, monkeypatch):
 @pytest.mark.parametrize("suffix", [".tif", ".npy"])
 def test_adversarial_writer_keeps_old_file(tmp_path, monkeypatch, suffix):
     out = tmp_path / f"adv{suffix}"
-    write_adversarial(np.full((8, 8), 0.25, np.float32), out)
+    write_adversarial(plan_output(out), np.full((8, 8), 0.25, np.float32))
     before = _snapshot(tmp_path)
     monkeypatch.setattr(os, "replace", _boom)
     with pytest.raises(DiskFull):
-        write_adversarial(np.full((8, 8), 0.75, np.float32), out)
+        write_adversarial(plan_output(out), np.full((8, 8), 0.75, np.float32))
     _assert_unchanged(tmp_path, before)
 
 
