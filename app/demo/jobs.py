@@ -90,7 +90,7 @@ def attack_frame(loaded, frame: np.ndarray, source: Path | None, params: DemoPar
     if spec.needs_gate and loaded.gate is None:
         raise ModelError("the adaptive attack needs a model with a detection gate")
     known = known_label(source, loaded.classes)
-    quant = export_plan(export_suffix(scan), scan).quant if spec.on_grid else 255
+    quant = export_plan("adversarial" + export_suffix(scan), scan).quant if spec.on_grid else 255
     o = core_attack_frame(loaded, frame, spec, reference=known,
                           reference_source="file name" if known else "clean prediction",
                           quant=quant, progress=progress)
