@@ -71,15 +71,11 @@ class GaussianGate:
             if len(Zc) < max(2, k):
                 raise ValueError(f"class {c}: {len(Zc)} samples, need at least {max(2, k)}")
             if self.covariance_type == "lw":
-                from sklearn.covariance import LedoitWolf  # fitting only: not on the inference path
-
                 cov = LedoitWolf().fit(Zc).covariance_ + self.reg_covar * np.eye(d)
                 self.weights_[i] = 1.0
                 self.means_[i, 0] = Zc.mean(0)
                 self.precisions_cholesky_[i, 0] = _precision_cholesky(cov)
             else:
-                from sklearn.mixture import GaussianMixture
-
                 gm = GaussianMixture(k, covariance_type=self.covariance_type,
                                      reg_covar=self.reg_covar,
                                      random_state=self.random_state, max_iter=200).fit(Zc)
@@ -140,11 +136,7 @@ class GaussianGate:
         """Logits and the log-likelihood under the predicted class, differentiably
         (the interface every gate shares; see core.detectors.gate)."""
         logits, z = model.forward_with_features(x)
-        pred = logits.argmax(1).detach()
-        classes = torch.as_tensor(self.classes_, device=pred.device)
-        idx = torch.searchsorted(classes, pred).clamp_max(len(classes) - 1)
-        if not torch.equal(classes[idx], pred):
-            raise ValueError("predicted class not seen when the gate was fitted")
+        idx = torch.as_tensor(self._index(logits.argmax(1).cpu().numpy()), device=z.device)
         return logits, self.log_likelihood_torch(z.double(), idx)
 
     def log_likelihood_torch(self, z: torch.Tensor, class_index: torch.Tensor) -> torch.Tensor:

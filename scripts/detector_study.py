@@ -44,15 +44,6 @@ DENSITY = ["pen_full", "pen_diag", "pen_tied", "layer1_tied", "layer2_tied", "la
 SQUEEZE = ["sq_bits4", "sq_bits5", "sq_median", "sq_bits4+median"]
 
 
-class Grey(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, x):
-        return self.m(x.expand(-1, self.m.in_channels, -1, -1))
-
-
 def candidates() -> dict[str, list[str]]:
     out = {p: [p] for p in PARTS}
     out["all_layers_tied"] = [p for p in DENSITY if p.endswith("tied")]
@@ -87,10 +78,9 @@ def main():
     print(f"fitted on {len(lab_x)} labeled scans in {time.time() - t0:.0f} s", flush=True)
 
     def raw_scores(x):  # x float grey (N,1,S,S)
-        with torch.no_grad():
-            xs = x.expand(-1, 3, -1, -1)
-            logits, raw = full.component_scores_torch(m, xs)
-            _, ll = paper.score_torch(m, xs)
+        with torch.no_grad():  # grey: the model replicates the channel itself
+            logits, raw = full.component_scores_torch(m, x)
+            _, ll = paper.score_torch(m, x)
         return logits.argmax(1).numpy(), np.c_[raw.numpy(), ll.numpy()]
 
     def batched(x):
@@ -113,8 +103,7 @@ def main():
     print(f"clean calib accuracy {res['clean_calib_accuracy']:.3f}", flush=True)
     for eps in [float(e) for e in a.eps.split(",")]:
         t = time.time()
-        gm = Grey(m).eval()
-        adv = torch.cat([PGD(gm, eps=eps, steps=10, random_start=True)(cal[i:i + 50], cal_y[i:i + 50])
+        adv = torch.cat([PGD(m, eps=eps, steps=10, random_start=True)(cal[i:i + 50], cal_y[i:i + 50])
                          for i in range(0, len(cal), 50)])
         pred_a, raw_a = batched(adv)
         row = {"accuracy_under_attack": float(np.mean(pred_a == y)), "seconds": time.time() - t, "auprc": {}}

@@ -52,11 +52,6 @@ class ClassGaussian:
 
     def score_torch(self, taps: dict, pred: torch.Tensor, **_) -> torch.Tensor:
         z = taps[self.tap].double()
-        mu = torch.as_tensor(self.means_, device=z.device)[pred]
-        d = z - mu
-        if self.covariance == "tied":
-            p = torch.as_tensor(self.precision_, device=z.device)
-            return -0.5 * ((d @ p) * d).sum(1)
         if self.covariance == "full":
             # under every class, then pick: gathering a D x D matrix per image costs N*D*D
             mus = torch.as_tensor(self.means_, device=z.device)
@@ -65,6 +60,10 @@ class ClassGaussian:
             maha = (torch.einsum("ncd,cde->nce", dc, p) * dc).sum(-1)        # N, C
             ll = -0.5 * (maha + torch.as_tensor(self.logdet_, device=z.device))
             return ll.gather(1, pred.view(-1, 1)).squeeze(1)
+        d = z - torch.as_tensor(self.means_, device=z.device)[pred]
+        if self.covariance == "tied":
+            p = torch.as_tensor(self.precision_, device=z.device)
+            return -0.5 * ((d @ p) * d).sum(1)
         var = torch.as_tensor(self.var_, device=z.device)[pred]
         return -0.5 * (d * d / var + var.log()).sum(1)
 

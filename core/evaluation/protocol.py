@@ -107,7 +107,7 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
             l2s.append(torch.linalg.vector_norm(diff, dim=1).cpu())
             linfs.append(diff.abs().amax(1).cpu())
             x = x_adv
-        pred, z, score = classify(lm, x)
+        pred, z, score = classify(lm, x, features=keep_features)
         preds.append(pred)
         feats.append(z)
         scores.append(score)
@@ -120,13 +120,21 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
 
 
 @torch.no_grad()
-def classify(lm, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def classify(lm, x: torch.Tensor, features: bool = False
+             ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Grey (N, 1, H, W) at any size, through inference's crop and resize ->
-    (predicted class, float64 features, gate score or None), on the CPU."""
+    (predicted class, float64 features or None, gate score or None), on the
+    CPU. The gate's own pass gives the logits too; the penultimate features
+    cost a separate pass, so they are computed only when asked for (t-SNE)."""
     x = preprocess(x.to(lm.device), lm.input_size, 1)
-    logits, z = lm.model.forward_with_features(x)
-    score = lm.gate.score_torch(lm.model, x)[1].cpu() if lm.gate is not None else None
-    return logits.argmax(1).cpu(), z.double().cpu(), score
+    score = z = None
+    if lm.gate is not None:
+        logits, score = lm.gate.score_torch(lm.model, x)
+        score = score.cpu()
+    if features or lm.gate is None:
+        logits, z = lm.model.forward_with_features(x)
+        z = z.double().cpu()
+    return logits.argmax(1).cpu(), z, score
 
 
 def gather(lm, preds: list, feats: list, scores: list, seconds: float, keep_features: bool = False,
@@ -135,8 +143,8 @@ def gather(lm, preds: list, feats: list, scores: list, seconds: float, keep_feat
     verdicts are computed here, once, for every pass."""
     gate = lm.gate
     pred = torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
-    z = torch.cat(feats).numpy() if feats else np.zeros((0, 512))
-    out = Outcome(pred=pred, seconds=seconds, features=z if keep_features else None)
+    z = torch.cat(feats).numpy() if keep_features and feats else None
+    out = Outcome(pred=pred, seconds=seconds, features=z)
     if gate is not None and len(pred):
         out.score = torch.cat(scores).numpy()
         out.accepted = gate.predict_scores(out.score, pred) == 1

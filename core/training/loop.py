@@ -349,20 +349,23 @@ def train(cfg: TrainConfig, progress: Progress | None = None, log=print) -> Path
     def calib_acc(m):
         return float((predict_images(m, cal_x, channels, device) == cal_y).float().mean()) if len(cal_x) else None
 
+    final_acc = calib_acc(final)
     if cfg.bn_recalibrate:
         # exact statistics, kept only when they do not lose calib accuracy
         # against the running estimates (choosing on calib, never on test)
-        before, kept = calib_acc(final), {k: v.detach().clone() for k, v in final.state_dict().items()}
+        kept = {k: v.detach().clone() for k, v in final.state_dict().items()}
         recalibrate_batchnorm(final, lab_x, channels, device, seed=cfg.seed, augment=cfg.augment)
         after = calib_acc(final)
-        if before is not None:
-            history[-1]["calib_acc_running_bn"], history[-1]["calib_acc_recalibrated_bn"] = before, after
-            if after < before:
+        if final_acc is not None:
+            history[-1]["calib_acc_running_bn"], history[-1]["calib_acc_recalibrated_bn"] = final_acc, after
+            if after < final_acc:
                 final.load_state_dict(kept)
-                say(f"kept the running BatchNorm statistics (calib {before:.3f}; re-estimated {after:.3f})")
+                say(f"kept the running BatchNorm statistics (calib {final_acc:.3f}; re-estimated {after:.3f})")
+            else:
+                final_acc = after
     final.eval()
-    if len(cal_x):
-        history[-1]["calib_acc_final"] = calib_acc(final)
+    if final_acc is not None:
+        history[-1]["calib_acc_final"] = final_acc
         say(f"calibration-part accuracy of the final model: {history[-1]['calib_acc_final']:.3f}")
     # -- gate: fitted on clean training features, calibrated on held-out clean
     say("fitting the detection gate")
