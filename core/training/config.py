@@ -61,7 +61,8 @@ class TrainConfig:
     class_balanced: bool = _opt(False, "draw each epoch's labeled batches class-balanced "
                                        "(with replacement)")
     limit: int = _opt(0, "use at most this many labeled images, and a quarter as many unlabeled "
-                         "and calib ones; 0 for all (tests)")
+                         "ones (the split's ratio); 0 for all. Calibration keeps all its "
+                         "scans, so runs of every size are selected alike (learning curve)")
     threads: int = _opt(0, "CPU threads for torch, 0 for its default")
 
     def __post_init__(self):

@@ -180,7 +180,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, log=print) -> Path
     if cfg.method == "ssat":
         unlabeled = _subset(parts["unlabeled"], cfg.limit // 4, cfg.seed)
         unl_x, _ = decode_items(unlabeled, cfg.input_size, progress)  # labels never used
-    cal_x, cal_y = decode_items(_subset(parts["calib"], cfg.limit // 4, cfg.seed), cfg.input_size, progress)
+    cal_x, cal_y = decode_items(parts["calib"], cfg.input_size, progress)
 
     # -- model -------------------------------------------------------------
     if cfg.init:
