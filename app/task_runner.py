@@ -10,6 +10,7 @@ same kind, and results of cancelled tasks are dropped.
 from __future__ import annotations
 
 import itertools
+import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -20,6 +21,21 @@ from core.errors import Cancelled, OCTGuardError
 from core.progress import Progress
 
 Callback = Callable[[Any], None] | None
+
+_collector = None
+
+
+def collect_garbage_on_gui_thread() -> None:
+    """Python's cyclic GC runs in whichever thread allocates when a threshold
+    is crossed. On a worker it frees dead windows' Qt wrappers there, deleting
+    QGraphicsItems while the GUI thread paints their scene: a core dump caught
+    it ("pure virtual method called" in QGraphicsScene's posted events while a
+    worker built a model). pyqtgraph's collector disables the automatic GC
+    and collects from a GUI-thread timer instead; installed once per process."""
+    global _collector
+    if _collector is None and threading.current_thread() is threading.main_thread():
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+        _collector = GarbageCollector(interval=1.0)
 
 
 class _Relay(QObject):
@@ -81,6 +97,7 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2):
         super().__init__(parent)
+        collect_garbage_on_gui_thread()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
         self._relay = _Relay(self)

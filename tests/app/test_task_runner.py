@@ -72,3 +72,32 @@ def test_shutdown_cancels_and_waits(qtbot):
     assert time.perf_counter() - t < 1.0
     with pytest.raises(RuntimeError):
         r.start("x", _slow)
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot):
+    """A worker that allocates reference cycles past the GC threshold must not
+    run the collector itself (it would delete Qt wrappers off the GUI thread);
+    the GUI thread's timer collects them instead."""
+    import gc
+
+    runner = TaskRunner()
+    where: list[int] = []
+
+    def seen(phase, info):
+        if phase == "start":
+            where.append(threading.get_ident())
+    gc.callbacks.append(seen)
+    try:
+        def make_cycles(progress, partial):
+            for _ in range(50 * gc.get_threshold()[0]):
+                a = []
+                a.append(a)
+            return True
+        done = []
+        runner.start("cycles", make_cycles, on_done=done.append)
+        qtbot.waitUntil(lambda: bool(done), timeout=20000)
+        qtbot.waitUntil(lambda: bool(where), timeout=5000)   # the GUI-thread timer collected
+    finally:
+        gc.callbacks.remove(seen)
+    assert set(where) == {threading.main_thread().ident}
+    assert not gc.isenabled()
