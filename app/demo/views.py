@@ -36,6 +36,7 @@ class _Pane(QWidget):
     def __init__(self, key: str, parent=None):
         super().__init__(parent)
         self.key = key
+        self.base_title = TITLES[key]     # what the pane shows; the evidence caption goes below it
         self.title = QLabel(TITLES[key])
         self.title.setAlignment(Qt.AlignCenter)
         self.graphics = pg.GraphicsLayoutWidget()
@@ -63,7 +64,7 @@ class _Pane(QWidget):
         if rgba is None:
             if self.evidence is not None:
                 self.evidence.hide()
-            self.title.setText(TITLES[self.key])
+            self.title.setText(self.base_title)
             return
         if self.evidence is None:
             self.evidence = pg.ImageItem(axisOrder="row-major")
@@ -72,7 +73,12 @@ class _Pane(QWidget):
         self.evidence.setImage(rgba, autoLevels=False, levels=(0, 255))
         self.evidence.setOpacity(opacity)
         self.evidence.show()
-        self.title.setText(f"{TITLES[self.key]}\n{caption}" if caption else TITLES[self.key])
+        self.title.setText(f"{self.base_title}\n{caption}" if caption else self.base_title)
+
+    def set_base_title(self, text: str) -> None:
+        caption = self.title.text().partition("\n")[2]
+        self.base_title = text
+        self.title.setText(f"{text}\n{caption}" if caption else text)
 
 
 class TripleView(QWidget):
@@ -123,7 +129,7 @@ class TripleView(QWidget):
 
     def set_images(self, original: np.ndarray, adversarial: np.ndarray, native: bool = False) -> None:
         first = self.original is None or self.original.shape != original.shape
-        self.panes["original"].title.setText(
+        self.panes["original"].set_base_title(
             f"Original (native resolution, {original.shape[1]} x {original.shape[0]})" if native
             else TITLES["original"])
         self.original, self.adversarial = original, adversarial

@@ -177,7 +177,9 @@ def test_native_8bit_setting_exports_a_marked_file_the_viewer_flags(
     assert o.original.shape == w.scan.frames[0].shape and np.array_equal(o.original, w.scan.frames[0])
     levels = np.round(o.perturbation * 255)
     assert np.allclose(o.perturbation * 255, levels, atol=1e-3) and 1 <= np.abs(levels).max() <= 2
-    # (the native pane title is not asserted: it shows "model input" after a native run, a known display bug)
+    h, wd = w.scan.frames[0].shape
+    assert w.demo.panel.views.panes["original"].title.text().startswith(
+        f"Original (native resolution, {wd} x {h})")
     assert "Export writes this file" in w.demo.panel.outcome.notes.text()
 
     for suffix in (".png", ".dcm"):
