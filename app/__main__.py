@@ -1,6 +1,6 @@
-"""``python -m app [PATH...]`` starts the viewer."""
+"""``python -m app [PATH...]`` is ``octguard [PATH...]``: the viewer, or any subcommand."""
 import sys
 
-from app.main import run
+from app.entry import main
 
-sys.exit(run())
+sys.exit(main())
