@@ -1,17 +1,18 @@
 """Demo mode: perturb the open scan live and show the risk, and the defence.
 
-``DemoMode(window)`` plugs into the main window through its hooks: a dock
-(``add_panel``), a checkable toolbar/Model-menu action on the D key, and the
-``scan_changed``/``model_changed`` signals. Every control change re-runs the
-attack on its own background runner after a 250 ms pause; starting a run
-cancels the one before. Nothing is ever written to the opened file.
+``DemoMode(host)`` plugs into the main window through the members of
+:class:`~app.demo.host.DemoHost` only: a dock (``add_panel``), a checkable
+toolbar/Model-menu action on the D key (``add_mode_actions``), and the
+``scan_changed``/``model_changed``/``frame_changed`` signals. Every control
+change re-runs the attack on its own background runner after a 250 ms pause;
+starting a run cancels the one before. Nothing is ever written to the opened file.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QIODevice, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
@@ -20,26 +21,21 @@ from core.package_data import models_dir
 
 from ..task_runner import TaskRunner
 from . import jobs
+from .host import DemoHost
 from .panel import DemoPanel
 from .params import DEBOUNCE_MS, DemoParams
-from .views import adversarial_qimage
+from .risk_dialog import RiskSetDialog
+from .views import adversarial_qimage, png_bytes
 
 log = logging.getLogger(__name__)
-
-
-def png_bytes(image) -> bytes:
-    buf = QBuffer()
-    buf.open(QIODevice.WriteOnly)
-    image.save(buf, "PNG")
-    return bytes(buf.data())
 
 
 class DemoMode(QObject):
     outcome_changed = Signal(object)     # jobs.FrameOutcome or None
 
-    def __init__(self, window, models_root: Path | None = None):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, host: DemoHost, models_root: Path | None = None):
+        super().__init__(host.dialog_parent())
+        self.host = host
         self.models_root = Path(models_root) if models_root else models_dir()   # the shipped models/
         self.runner = TaskRunner(self, max_threads=1)   # one attack at a time
         self.params = DemoParams()
@@ -48,28 +44,23 @@ class DemoMode(QObject):
         self._models: dict[Path, object] = {}          # other model dirs, loaded once
         self._loading: set[Path] = set()
         self.set_dialog = None
-        self._corners = None
         self._frame_index = 0               # the frame the current outcome was attacked on
         self.exported = None                # (path, verdict of the reopened file) of the last export
 
         self.panel = DemoPanel()
-        self.dock = window.add_panel(self.panel, "Demo: perturbed images", Qt.BottomDockWidgetArea)
+        self.dock = host.add_panel(self.panel, "Demo: perturbed images", Qt.BottomDockWidgetArea)
         self.dock.hide()
         self.dock.visibilityChanged.connect(self._dock_visibility)
 
-        self.action = QAction("&Demo Mode", window)
+        self.action = QAction("&Demo Mode", host.dialog_parent())
         self.action.setCheckable(True)
         self.action.setShortcut(QKeySequence("D"))
         self.action.setToolTip("Demo mode: attack the open scan and see what the detector does (D)")
         self.action.setStatusTip("Perturb the open scan live (research demonstration)")
         self.action.toggled.connect(self.set_enabled)
-        window.addAction(self.action)
-        window.toolbar.addAction(self.action)          # after the reserved separator
-        self.set_action = QAction("Run Demo Attack on a &Set…", window)
+        self.set_action = QAction("Run Demo Attack on a &Set…", host.dialog_parent())
         self.set_action.triggered.connect(self.open_set_dialog)
-        menu = window.menus["model"]
-        menu.addSeparator()
-        menu.addActions([self.action, self.set_action])
+        host.add_mode_actions(self.action, self.set_action)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -82,9 +73,9 @@ class DemoMode(QObject):
         p.cancel_button.clicked.connect(self.cancel)
         p.export_button.clicked.connect(self.export_dialog)
         p.set_button.clicked.connect(self.open_set_dialog)
-        window.scan_changed.connect(lambda _scan: self.schedule())
-        window.model_changed.connect(self._model_changed)
-        window.image_view.frame_changed.connect(lambda _i: self.schedule())
+        host.scan_changed.connect(lambda _scan: self.schedule())
+        host.model_changed.connect(self._model_changed)
+        host.frame_changed.connect(lambda _i: self.schedule())
         self.refresh_models()
 
     # ------------------------------------------------------------ state
@@ -96,33 +87,18 @@ class DemoMode(QObject):
         if self.action.isChecked() != on:
             self.action.setChecked(on)        # comes back here through toggled
             return
-        w = self.window
-        # the demo's own "original" view stands in for the main image view;
-        # giving the bottom-right corner to the right docks lets the demo
-        # take the whole centre column instead of a strip under the docks
+        # the demo's own "original" view stands in for the main image view
         if on:
-            self._corners = (w.corner(Qt.BottomLeftCorner), w.corner(Qt.BottomRightCorner))
-            w.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
-            w.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
-            right = [d for d in (w.analysis_dock, w.metadata_dock) if d.isVisible()]
-            widths = [d.width() for d in right]
-            w.image_view.hide()
-            self.dock.show()
-            if right:   # keep the right docks as wide as they were
-                w.resizeDocks(right, widths, Qt.Horizontal)
+            self.host.set_mode_layout(self.dock, True)
             self.schedule(0)
         else:
             self.cancel()
-            self.dock.hide()
-            w.image_view.show()
-            if self._corners is not None:
-                w.setCorner(Qt.BottomLeftCorner, self._corners[0])
-                w.setCorner(Qt.BottomRightCorner, self._corners[1])
+            self.host.set_mode_layout(self.dock, False)
 
     def _dock_visibility(self, visible: bool) -> None:
         # closing the dock by its title bar switches the mode off
         if not visible and self.enabled and not self.dock.isVisible() \
-                and not self.window.isMinimized() and self.window.isVisible():
+                and self.host.is_on_screen():
             self.action.setChecked(False)
 
     def busy(self) -> bool:
@@ -142,7 +118,7 @@ class DemoMode(QObject):
         self.schedule()
 
     def refresh_models(self) -> None:
-        own = self.window.model
+        own = self.host.session.model
         own_dir = Path(own.directory).resolve() if own is not None else None
         # models/ and the folder beside the viewer's model (e.g. --model x/ssat finds x/nt)
         roots = [self.models_root] + ([own_dir.parent] if own_dir is not None else [])
@@ -163,7 +139,7 @@ class DemoMode(QObject):
 
     def _model_for(self, params: DemoParams):
         if params.model_dir is None:
-            return self.window.model
+            return self.host.session.model
         d = Path(params.model_dir)
         if d in self._models:
             return self._models[d]
@@ -186,14 +162,14 @@ class DemoMode(QObject):
             self._fail(f"{d.name} could not be loaded: {exc}")
 
     def run_now(self) -> None:
-        w = self.window
+        session = self.host.session
         if not self.enabled:
             return
-        if w.scan is None:
+        if session.scan is None:
             self.panel.outcome.show_message("Open a scan to start the demo.")
             return
         params = self.params
-        if params.model_dir is None and w.model_state == "loading":
+        if params.model_dir is None and session.model_state == "loading":
             self.panel.outcome.show_message("Waiting for the model…")
             return              # model_changed reschedules
         loaded = self._model_for(params)
@@ -207,8 +183,9 @@ class DemoMode(QObject):
             self._fail(f"{loaded.name} has no detection gate, so the gate-aware attack does "
                        "not apply; choose another attack or model.")
             return
-        i = min(w.image_view.current_frame, w.scan.n_frames - 1)
-        scan, frame, source = w.scan, w.scan.frames[i], w.scan.source
+        scan = session.scan
+        i = min(self.host.current_frame(), scan.n_frames - 1)
+        frame, source = scan.frames[i], scan.source
         self._frame_index = i
         self.panel.set_running(True, f"{params.describe()}…")
         self.runner.start("attack",
@@ -247,20 +224,21 @@ class DemoMode(QObject):
     def export_dialog(self) -> None:
         if self.outcome is None:
             return
-        stem = Path(self.window.scan.name).stem if self.window.scan else "scan"
+        scan = self.host.session.scan
+        stem = Path(scan.name).stem if scan else "scan"
         if self.outcome.spec.on_grid:      # the realistic setting: the file itself
-            suffix = jobs.export_suffix(self.window.scan)
+            suffix = jobs.export_suffix(scan)
             filters = ["DICOM (*.dcm)", "PNG image (*.png)"] if suffix == ".dcm" else \
                 ["PNG image (*.png)", "DICOM (*.dcm)"]
             path, chosen = QFileDialog.getSaveFileName(
-                self.window, "Export adversarial file (demonstration image)",
+                self.host.dialog_parent(), "Export adversarial file (demonstration image)",
                 f"{stem}_DEMO_{self.outcome.params.attack}{suffix}", ";;".join(filters))
             if path:
                 if Path(path).suffix.lower() not in (".png", ".dcm", ".dicom"):
                     path = str(Path(path).with_suffix(".dcm" if "DICOM" in chosen else ".png"))
                 self.export_file(Path(path))
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export adversarial image",
+        path, _ = QFileDialog.getSaveFileName(self.host.dialog_parent(), "Export adversarial image",
                                               f"{stem}_DEMO_{self.outcome.params.attack}.png",
                                               "PNG image (*.png)")
         if path:
@@ -273,36 +251,37 @@ class DemoMode(QObject):
         o = self.outcome
         caption = (f"{o.params.describe()} on {o.model_name}: {o.adv.label} "
                    f"({'accepted' if o.adv.accepted else 'rejected'}). Not for clinical use.")
-        source = self.window.scan.source if self.window.scan else None
+        scan = self.host.session.scan
+        source = scan.source if scan else None
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
         try:
             out = jobs.write_atomic(path, png_bytes(adversarial_qimage(o.adversarial, caption)),
                                     protect=source)
         except OSError as exc:
-            self.window.show_error("Export failed", str(exc))
+            self.host.show_error("Export failed", str(exc))
             return None
-        self.window.statusBar().showMessage(f"Adversarial image saved to {out}", 5000)
+        self.host.show_status(f"Adversarial image saved to {out}", 5000)
         return out
 
     def export_file(self, path: Path) -> None:
         """Write the native-resolution 8-bit result as a marked PNG or DICOM
         (in the background), reopen it and say what the model makes of it."""
-        o, w = self.outcome, self.window
-        if o is None or w.scan is None:
+        o, host = self.outcome, self.host
+        if o is None or host.session.scan is None:
             return
         loaded = self.current_model()
         if loaded is None:
             return
-        scan, frame = w.scan, self._frame_index
+        scan, frame = host.session.scan, self._frame_index
         if scan.source is not None and jobs._same_file(path, scan.source):
-            w.show_error("Export failed", f"{path.name} is the opened scan; the demo never overwrites it")
+            host.show_error("Export failed", f"{path.name} is the opened scan; the demo never overwrites it")
             return
         self.exported = None
         self.runner.start("export", lambda pr, part: jobs.export_file(loaded, o, scan, frame, path, pr, part),
                           on_done=self._exported,
                           on_error=lambda exc: None if isinstance(exc, Cancelled)
-                          else w.show_error("Export failed", str(exc)))
+                          else host.show_error("Export failed", str(exc)))
 
     def _exported(self, result) -> None:
         out, fr = result
@@ -310,13 +289,12 @@ class DemoMode(QObject):
         o = self.outcome
         same = o is not None and (fr.label, fr.accepted) == (o.adv.label, o.adv.accepted)
         verdict = f"{fr.label}, {'accepted' if fr.accepted else 'rejected'} by the gate"
-        self.window.statusBar().showMessage(
+        self.host.show_status(
             f"Saved {out.name} (marked as a demonstration image). Reopened: {verdict}"
             + ("" if same else " — differs from the demo's result"), 10000)
 
     # ------------------------------------------------------------- sets
     def open_set_dialog(self) -> None:
-        from .risk_dialog import RiskSetDialog
         if self.set_dialog is None:
             self.set_dialog = RiskSetDialog(self)
         self.set_dialog.show()
@@ -325,7 +303,7 @@ class DemoMode(QObject):
     def current_model(self):
         """The model the controls name, or None if it is not loaded yet."""
         p = self.params
-        return self.window.model if p.model_dir is None else self._models.get(Path(p.model_dir))
+        return self.host.session.model if p.model_dir is None else self._models.get(Path(p.model_dir))
 
     def shutdown(self, wait_ms: int = 3000) -> bool:
         ok = self.runner.shutdown(wait_ms)

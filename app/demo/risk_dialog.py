@@ -19,7 +19,7 @@ from ..settings import cache_dir
 from ..task_runner import TaskRunner
 from . import jobs
 from .outcome import CATEGORY_COLOUR
-from .views import OVERLAY_COLOUR
+from .views import OVERLAY_COLOUR, png_bytes
 
 ORDER = (jobs.REJECTED, jobs.ACCEPTED_CORRECT, jobs.ACCEPTED_WRONG)
 SHORT = {jobs.REJECTED: "rejected\nby the gate", jobs.ACCEPTED_CORRECT: "accepted,\ncorrect",
@@ -67,7 +67,7 @@ class RiskChart(pg.PlotWidget):
 
 class RiskSetDialog(QDialog):
     def __init__(self, demo, parent=None):
-        super().__init__(parent or demo.window)
+        super().__init__(parent or demo.host.dialog_parent())
         self.demo = demo
         self.setWindowTitle("Demo: attack a set of scans")
         self.resize(760, 560)
@@ -120,11 +120,11 @@ class RiskSetDialog(QDialog):
     # ------------------------------------------------------------ source
     def paths(self) -> list[Path] | None:
         """The open folder's files, or None for the sample scans."""
-        return list(self.demo.window.folder_paths) or None
+        return list(self.demo.host.session.folder_paths) or None
 
     def _describe_source(self) -> None:
         paths = self.paths()
-        where = (f"the {len(paths)} file(s) of “{self.demo.window.folder_title}”" if paths
+        where = (f"the {len(paths)} file(s) of “{self.demo.host.session.folder_title}”" if paths
                  else "the synthetic sample scans (no folder is open)")
         self.source.setText(f"Attacks every scan of {where} with "
                             f"{self.demo.params.describe()}.")
@@ -224,12 +224,12 @@ class RiskSetDialog(QDialog):
     def export(self, path: Path) -> Path | None:
         if self.result is None:
             return None
-        protect = self.demo.window.scan.source if self.demo.window.scan else None
+        scan = self.demo.host.session.scan
+        protect = scan.source if scan else None
         try:
             if path.suffix.lower() == ".csv":
                 data = self.result.csv_text(self.classes).encode("utf-8")
             else:
-                from .mode import png_bytes
                 data = png_bytes(self.report.grab().toImage())
             out = jobs.write_atomic(path, data, protect=protect)
         except OSError as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import PySide6.QtWidgets  # noqa: F401 - bind pyqtgraph to PySide6 first
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget, QHBoxLayout
 
@@ -17,6 +17,14 @@ VIEWS = ("original", "adversarial", "perturbation")
 TITLES = {"original": "Original (model input)", "adversarial": "Adversarial",
           "perturbation": "Perturbation (amplified)"}
 DIVERGING = "CET-D1A"   # blue - white - red, perceptually even
+
+
+def png_bytes(image: QImage) -> bytes:
+    """A QImage encoded as PNG (exports of the adversarial image and the risk report)."""
+    buf = QBuffer()
+    buf.open(QIODevice.WriteOnly)
+    image.save(buf, "PNG")
+    return bytes(buf.data())
 
 
 def overlay_label(parent: QWidget) -> QLabel:
