@@ -1,4 +1,5 @@
-"""One background runner for every long job (Orange3's ``concurrent`` style).
+"""A background runner for long jobs (Orange3's ``concurrent`` style). The
+window, demo mode and the risk dialog each own one (docs/architecture.md).
 
 A task is a plain function ``fn(progress, partial)``: ``progress`` is a
 :class:`core.progress.Progress` (``update`` raises ``Cancelled`` once the task
