@@ -249,3 +249,32 @@ def test_learning_curve_fits_the_error_power_law_and_refuses_to_extrapolate_a_fl
     assert predict(fit, 4000) == pytest.approx(1 - 0.4 * 4000 ** -0.3)
     assert fit_power_law(n, [0.9, 0.9, 0.9]) is None       # nothing learned from more data
     assert fit_power_law(n[:1], [0.8]) is None              # one point is no curve
+
+
+def test_evaluate_flags_are_generated_from_the_config_and_keep_their_names_and_defaults():
+    import argparse
+    from dataclasses import fields
+
+    from core.evaluation.config import EvalConfig, config_from_args
+    from core.evaluation.options import add_evaluate_args
+
+    p = argparse.ArgumentParser()
+    add_evaluate_args(p)
+    got = {a.option_strings[0]: a.default for a in p._actions if a.option_strings and a.dest != "help"}
+    assert got == {
+        "--models": None, "--data": None, "--split": None, "--out": None, "--audit": False,
+        "--attacks": ["fgsm", "pgd", "cw", "adaptive"], "--eps": [0.0, 0.001, 0.0025, 0.005, 0.01, 0.02],
+        "--table-eps": [0.005, 0.01], "--pgd-steps": 10, "--cw-c": [0.01, 0.1, 1.0, 10.0], "--cw-steps": 100,
+        "--cw-lr": 0.01, "--gate-weight": 1.0, "--file-pgd-levels": [], "--r-cln-prd": 1.0, "--r-cln-uad": 1.0,
+        "--r-adv-prd": 1.0, "--limit": None, "--n-boot": 1000, "--no-tsne": True, "--seed": 0,
+        "--batch-size": 32, "--device": "auto", "--quiet": False}
+    a = p.parse_args(["--models", "m1", "m2", "--data", "d", "--split", "s", "--out", "o", "--eps", "0.01,0,0.01",
+                      "--file-pgd-levels", "2,3", "--no-tsne", "--attacks", "PGD,cw"])
+    cfg = config_from_args(a)
+    assert a.models == ["m1", "m2"] and cfg.eps == [0.0, 0.01] and cfg.file_levels == [2, 3]
+    assert not cfg.tsne and cfg.attacks == ["pgd", "cw"]
+    # parsing no flags of the protocol gives the config's own defaults
+    default = config_from_args(p.parse_args(["--models", "m", "--data", "d", "--split", "s", "--out", "o"]))
+    assert all(getattr(default, f.name) == getattr(EvalConfig(), f.name) for f in fields(EvalConfig))
+    with pytest.raises(SystemExit):
+        p.parse_args(["--models", "m", "--data", "d", "--split", "s", "--out", "o", "--attacks", "nope"])
