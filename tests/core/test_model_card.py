@@ -50,6 +50,13 @@ def test_card_carries_the_reports_figures(tmp_path):
     acc = report["models"][0]["clean"]["accuracy"]["value"]
     assert "not for clinical use" in card.lower()
     assert f"{100 * acc:.1f}%" in card
+    # the card and report.md print a metric and its interval the same way
+    from core.evaluation.tables import num, pct
+    m = report["models"][0]
+    assert f"**{pct(m['clean']['accuracy'])}**" in card and "[" in pct(m["clean"]["accuracy"])
+    pgd = next(a for a in m["all_attacks"] if a["attack"] == "pgd")
+    assert f"| {num(pgd['r_f'])} | {num(pgd['r_fg'])} |" in card
+    assert f"{pct(m['clean']['accuracy'])}" in (tmp_path / "report" / "report.md").read_text()
     assert "PGD" in card and "FGSM" in card and "octguard evaluate ..." in card
     load_model_dir(mdir, device="cpu")  # the manifest was rewritten, so it still loads
     other = json.loads(json.dumps(report))
