@@ -24,6 +24,7 @@ from ..risk import (ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED, adversarial_risk
                     gate_auprc, risk_categories)
 from ..training.images import as_float
 from .config import EvalConfig  # noqa: F401  (re-exported: the protocol's settings)
+from .tables import Estimate
 
 
 @dataclass
@@ -107,10 +108,9 @@ def gather(lm, preds: list, feats: list, scores: list, seconds: float, keep_feat
 
 
 # -- statistics ---------------------------------------------------------------
-def ci(statistic, n: int, cfg: EvalConfig) -> dict:
+def ci(statistic, n: int, cfg: EvalConfig) -> Estimate:
     """Point estimate with its percentile-bootstrap 95% interval."""
-    est, lo, hi = bootstrap_ci(statistic, n, n_boot=cfg.n_boot, seed=cfg.seed)
-    return {"value": est, "lo": lo, "hi": hi}
+    return Estimate(*bootstrap_ci(statistic, n, n_boot=cfg.n_boot, seed=cfg.seed))
 
 
 def _class_names(classes) -> list[str]:
