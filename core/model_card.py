@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .evaluation.report import _f, _num, _pct, _table
 from .atomic import atomic_write_text
+from .evaluation.report_data import ModelResult
+from .evaluation.tables import confusion_table, fixed, pct, table
 from .gate import describe_gate
 from .model_store import write_manifest
 
@@ -28,33 +29,23 @@ def _model_section(report: dict, weights_sha256: str) -> dict | None:
 def _results(m: dict, heading: str, note: str) -> list[str]:
     c = m["clean"]
     L = [f"## {heading}", "", note, ""]
-    L += [f"- Clean accuracy: **{_pct(c['accuracy'])}** on {c['n']} scans "
+    L += [f"- Clean accuracy: **{pct(c['accuracy'])}** on {c['n']} scans "
           f"({', '.join(f'{k} {v}' for k, v in c['per_class_n'].items())}), 95% bootstrap interval."]
     g = c.get("gate")
     if g:
-        L += [f"- Gate clean-rejection rate: {_pct(g['rejection_rate'])} "
+        L += [f"- Gate clean-rejection rate: {pct(g['rejection_rate'])} "
               f"(calibrated for {100 * g['calibrated_rejection_rate']:.0f}% on held-out clean training scans); "
-              f"accuracy on the accepted clean scans {_f(g['accuracy_of_accepted'])}."]
+              f"accuracy on the accepted clean scans {fixed(g['accuracy_of_accepted'])}."]
     L += ["", "Confusion matrix (rows: true class, columns: predicted):", ""]
-    cm = c["confusion_matrix"]
-    L += _table(["true \\ pred"] + cm["classes"],
-                [[k] + [str(v) for v in row] for k, row in zip(cm["classes"], cm["counts"])])
-    rows = []
-    for a in m.get("all_attacks") or []:
-        if a["budget_kind"] == "eps" and a["budget"] == 0:
-            continue
-        cats = a.get("categories") or {}
-        rows.append([ATTACK_TITLES.get(a["attack"], a["attack"].upper()),
-                     f"{a['budget_kind']} {a['budget']:g}", _pct(a["accuracy"]), f"{a['n_success']} / {a['n']}",
-                     _num(a["r_f"]), _num(a.get("r_fg")), _f(a.get("auprc_average")),
-                     f"{cats.get('rejected', 0)}/{cats.get('accepted_correct', 0)}/{cats.get('accepted_wrong', 0)}"
-                     if cats else "n/a"])
+    L += confusion_table(c["confusion_matrix"])
+    rows = [[ATTACK_TITLES.get(a.attack, a.attack.upper()), a.budget_text] + a.cells()
+            for a in ModelResult.of(m).all_attacks if not (a.budget_kind == "eps" and a.budget == 0)]
     if rows:
         L += ["Under attack (white-box on this model; eps in [0, 1] pixel units, 0.005 is about 1.3 grey levels; "
               "risk r = R/N from the paper's Eq. 2-3 with unit weights; AUPRC positives are the successful "
               "adversarial examples, negatives the clean scans):", ""]
-        L += _table(["attack", "budget", "accuracy [95% CI]", "successful", "risk without gate [CI]",
-                     "risk with gate [CI]", "gate AUPRC", "adv rejected/accepted right/accepted wrong"], rows)
+        L += table(["attack", "budget", "accuracy [95% CI]", "successful", "risk without gate [CI]",
+                    "risk with gate [CI]", "gate AUPRC", "adv rejected/accepted right/accepted wrong"], rows)
     return L
 
 

@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .plot_style import model_colour, model_marker, pyplot, save
+from .tables import Estimate
+
 FIGURES = {
-    "clean accuracy": lambda m, eps: m["clean"]["accuracy"]["value"],
-    "accuracy under PGD": lambda m, eps: _pgd(m, eps)["accuracy"]["value"],
-    "gate AUPRC under PGD": lambda m, eps: _pgd(m, eps).get("auprc_average"),
+    "clean accuracy": lambda m, eps: Estimate.of(m["clean"]["accuracy"]),
+    "accuracy under PGD": lambda m, eps: Estimate.of(_pgd(m, eps)["accuracy"]),
+    "gate AUPRC under PGD": lambda m, eps: _auprc(m, eps),
 }
 
 
@@ -29,6 +32,16 @@ def _pgd(m: dict, eps: float) -> dict:
         if row["attack"] == "pgd" and abs(row["budget"] - eps) < 1e-12:
             return row
     raise KeyError(f"{m['model']['name']}: no PGD row at eps {eps}")
+
+
+def _auprc(m: dict, eps: float) -> Estimate:
+    """The gate's average AUPRC, with its interval where a Table 2 row at
+    this eps has one (the all-attacks row has the point value only)."""
+    for row in m.get("table2") or []:
+        ci = (row.get("gate") or {}).get("auprc_average_ci")
+        if abs(row["eps"] - eps) < 1e-12 and ci:
+            return Estimate.of(ci)
+    return Estimate(_pgd(m, eps).get("auprc_average"))
 
 
 def fit_power_law(n: np.ndarray, value: np.ndarray) -> tuple[float, float] | None:
@@ -71,42 +84,49 @@ def curve(reports: list[tuple[dict, str | None]], eps: float) -> dict:
     pts.sort(key=lambda p: p[0])
     out = {"eps": eps, "n": [p[0] for p in pts], "models": [p[1] for p in pts], "series": {}}
     for k in FIGURES:
-        vals = np.array([np.nan if p[2][k] is None else p[2][k] for p in pts], float)
+        def column(attr):
+            return [getattr(p[2][k], attr) for p in pts]
+        vals = np.array([np.nan if v is None else v for v in column("value")], float)
         fit = fit_power_law(np.array(out["n"]), vals)
-        out["series"][k] = {"values": vals.tolist(), "fit": fit,
+        out["series"][k] = {"values": vals.tolist(), "lo": column("lo"), "hi": column("hi"), "fit": fit,
                             "at_4000": predict(fit, 4000) if fit else None}
     return out
 
 
-def plot(c: dict, path: Path) -> None:
-    import matplotlib
+def plot(c: dict, path: Path, pdf: bool = False) -> None:
+    """Measured points with their 95% intervals (solid), the power-law fit
+    out to the paper's 4,000 scans (dashed), the fitted value at 4,000."""
+    plt = pyplot()
+    from matplotlib.ticker import NullFormatter
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plot_style import errors
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=150)
+    fig, ax = plt.subplots(figsize=(6.0, 3.9))
     n = np.array(c["n"], float)
     grid = np.geomspace(n.min(), 4000, 100)
-    for (k, s), colour in zip(c["series"].items(), ("tab:blue", "tab:orange", "tab:green")):
-        label = k.replace("PGD", f"PGD-10 eps {c['eps']:g}")
-        ax.plot(n, s["values"], "o-", color=colour, label=label)
+    for i, (k, s) in enumerate(c["series"].items()):
+        colour = model_colour(i)   # one colour per quantity here
+        label = k.replace("PGD", f"PGD-10, eps {c['eps']:g}")
+        y = np.array(s["values"], float)
+        lo, hi = s.get("lo") or [None] * len(y), s.get("hi") or [None] * len(y)
+        ax.errorbar(n, y, yerr=errors(y, lo, hi), color=colour, marker=model_marker(i), label=label)
         if s["fit"]:
-            ax.plot(grid, [predict(s["fit"], g) for g in grid], "--", color=colour, alpha=0.6, lw=1)
+            ax.plot(grid, [predict(s["fit"], g) for g in grid], "--", color=colour, alpha=0.7, lw=1)
             ax.annotate(f"{s['at_4000']:.2f}?", (4000, s["at_4000"]), color=colour, fontsize=8,
                         xytext=(4, 0), textcoords="offset points", va="center")
     ax.axvline(4000, color="grey", lw=0.8, ls=":")
-    ax.text(4000, 0.02, " paper: 4,000", color="grey", fontsize=8, rotation=90, va="bottom")
     ax.set_xscale("log")
+    ticks = sorted(set(c["n"]) | {4000})   # the sizes measured, and the paper's
+    ax.set_xticks(ticks, [f"{t:,}" + ("\n(paper)" if t == 4000 else "") for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(n.min() * 0.8, 6000)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.02)
     ax.set_xlabel("labeled training scans (log scale)")
-    ax.set_ylabel("test part")
-    ax.set_title("Learning curve (dashed: power-law fit of the error, a rough guide)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    ax.set_ylabel("accuracy or gate AUPRC, split test part")
+    ax.set_title("Learning curve (error bars: 95% bootstrap CI;\n"
+                 "dashed: power-law fit of the error, a rough guide)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    save(fig, path, pdf=pdf)
 
 
 def main(argv=None) -> int:
@@ -115,6 +135,7 @@ def main(argv=None) -> int:
                     help="REPORT.json or REPORT.json:MODEL (a model's name or directory name), one per point")
     ap.add_argument("--eps", type=float, default=0.005, help="PGD budget of the robustness points")
     ap.add_argument("--out", required=True, help="folder for learning_curve.json and .png")
+    ap.add_argument("--pdf", action="store_true", help="also write the figure as PDF")
     a = ap.parse_args(argv)
     picks = []
     for spec in a.reports:
@@ -125,7 +146,7 @@ def main(argv=None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "learning_curve.json").write_text(json.dumps(c, indent=1))
-    plot(c, out / "learning_curve.png")
+    plot(c, out / "learning_curve.png", pdf=a.pdf)
     for k, s in c["series"].items():
         print(f"{k}: " + ", ".join(f"{n}: {v:.3f}" for n, v in zip(c["n"], s["values"]))
               + (f"; fitted at 4,000: {s['at_4000']:.3f}" if s["at_4000"] is not None else "; no fit"))

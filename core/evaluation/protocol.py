@@ -12,67 +12,19 @@ computed from those arrays with core.risk.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .. import CLASSES
-from ..attacks.spec import DEFAULTS, AttackSpec
 from ..preprocess import preprocess
 from ..progress import Progress
 from ..risk import (ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED, adversarial_risk, bootstrap_ci,
                     gate_auprc, risk_categories)
 from ..training.images import as_float
-
-
-@dataclass
-class EvalConfig:
-    attacks: list[str]
-    eps: list[float]
-    table_eps: list[float]
-    pgd_steps: int = DEFAULTS.steps
-    cw_c: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0])
-    cw_steps: int = DEFAULTS.cw_steps
-    cw_lr: float = DEFAULTS.cw_lr
-    gate_weight: float = DEFAULTS.gate_weight
-    file_levels: list[int] = field(default_factory=list)   # file-level 8-bit PGD, in grey levels
-    r_cln_prd: float = 1.0
-    r_cln_uad: float = 1.0
-    r_adv_prd: float = 1.0
-    n_boot: int = 1000
-    seed: int = 0
-    batch_size: int = 32
-    tsne: bool = True
-
-    def runs(self) -> list[tuple[str, float]]:
-        """(attack, budget) pairs to run, in order; budget is eps, or c for C&W.
-        PGD at eps 0 is the clean image (its eps ball is a point), so it is
-        not run; FGSM at eps 0 *is* run, as a check that the attack pipeline
-        reproduces the clean predictions."""
-        out: list[tuple[str, float]] = []
-        if "fgsm" in self.attacks:
-            out += [("fgsm", e) for e in self.eps]
-        if "pgd" in self.attacks:
-            out += [("pgd", e) for e in sorted(set(self.eps) | set(self.table_eps)) if e > 0]
-        if "cw" in self.attacks:
-            out += [("cw", c) for c in self.cw_c]
-        if "adaptive" in self.attacks:
-            out += [("adaptive", e) for e in self.table_eps if e > 0]
-        return out
-
-    def steps_of(self, attack: str) -> int:
-        return {"fgsm": 1, "pgd": self.pgd_steps, "adaptive": self.pgd_steps, "cw": self.cw_steps}[attack]
-
-    def spec(self, attack: str, budget: float, **kw) -> AttackSpec:
-        """The attack as core.attacks.spec describes it; budget is eps, or c for C&W.
-        Seeding is the caller's (torch.manual_seed before each run), so seed=None."""
-        budget_kw = {"c": budget} if attack == "cw" else {"eps": budget}
-        return AttackSpec(method=attack, steps=self.pgd_steps, cw_steps=self.cw_steps, cw_lr=self.cw_lr,
-                          gate_weight=self.gate_weight, random_start=True, seed=None, **budget_kw, **kw)
-
-    def build(self, attack: str, budget: float, model, gate):
-        return self.spec(attack, budget).build(model, gate)
+from .config import EvalConfig  # noqa: F401  (re-exported: the protocol's settings)
+from .tables import Estimate
 
 
 @dataclass
@@ -156,10 +108,9 @@ def gather(lm, preds: list, feats: list, scores: list, seconds: float, keep_feat
 
 
 # -- statistics ---------------------------------------------------------------
-def ci(statistic, n: int, cfg: EvalConfig) -> dict:
+def ci(statistic, n: int, cfg: EvalConfig) -> Estimate:
     """Point estimate with its percentile-bootstrap 95% interval."""
-    est, lo, hi = bootstrap_ci(statistic, n, n_boot=cfg.n_boot, seed=cfg.seed)
-    return {"value": est, "lo": lo, "hi": hi}
+    return Estimate(*bootstrap_ci(statistic, n, n_boot=cfg.n_boot, seed=cfg.seed))
 
 
 def _class_names(classes) -> list[str]:

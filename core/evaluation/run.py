@@ -25,7 +25,8 @@ from ..gate import describe_gate, sha256_file
 from ..progress import Progress
 from ..training.images import decode_items
 from ..training.progress_bar import ProgressBar
-from .protocol import (EvalConfig, attack_row, clean_as_point, clean_section, figure4_point, run_pass,
+from .config import EvalConfig, config_from_args
+from .protocol import (attack_row, clean_as_point, clean_section, figure4_point, run_pass,
                        summary_row)
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
@@ -35,15 +36,6 @@ TEST_LABEL = "split test part"
 
 def _err(msg: str) -> None:
     print(f"octguard evaluate: {msg}", file=sys.stderr)
-
-
-def config_from_args(args) -> EvalConfig:
-    return EvalConfig(attacks=list(args.attacks), eps=sorted(set(args.eps)), table_eps=list(args.table_eps),
-                      pgd_steps=args.pgd_steps, cw_c=sorted(set(args.cw_c)), cw_steps=args.cw_steps,
-                      cw_lr=args.cw_lr, gate_weight=args.gate_weight, r_cln_prd=args.r_cln_prd,
-                      r_cln_uad=args.r_cln_uad, r_adv_prd=args.r_adv_prd, n_boot=args.n_boot,
-                      seed=args.seed, batch_size=args.batch_size, tsne=args.tsne,
-                      file_levels=list(getattr(args, "file_pgd_levels", None) or []))
 
 
 def pick_device(name: str) -> torch.device:

@@ -1,16 +1,12 @@
 """Figure 1: a t-SNE of penultimate features, clean against adversarial.
 
 Clean and adversarial features are embedded together (one t-SNE per model),
-so distances between the two groups mean the same as within them. Colour is
-the true class, the marker says clean (dot) or adversarial (cross).
+so distances between the two groups mean the same as within them. The
+coordinates are saved beside report.json and drawn by core.evaluation.figures.
 """
 from __future__ import annotations
 
 import numpy as np
-
-from .plots import PALETTE, Series, scatter_plot
-
-ADV_GREY = "#555555"
 
 
 def embed(clean: np.ndarray, adv: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -29,17 +25,3 @@ def embed(clean: np.ndarray, adv: np.ndarray, seed: int = 0) -> tuple[np.ndarray
     xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
               learning_rate="auto", method=method).fit_transform(z)
     return xy[:len(clean)], xy[len(clean):]
-
-
-def panel(name: str, clean_xy: np.ndarray, adv_xy: np.ndarray, y: np.ndarray, classes, title_note: str = ""):
-    series = []
-    for i, c in enumerate(classes):
-        m = y == i
-        if m.any():
-            series.append(Series(f"{c} clean", clean_xy[m, 0].tolist(), clean_xy[m, 1].tolist(),
-                                 color=PALETTE[i], marker="o", size=3.5))
-            series.append(Series(f"{c} adversarial", adv_xy[m, 0].tolist(), adv_xy[m, 1].tolist(),
-                                 color=PALETTE[i], marker="x", size=3.5))
-    legend = [(c, PALETTE[i], "s") for i, c in enumerate(classes)]
-    legend += [("clean", ADV_GREY, "o"), ("adversarial", ADV_GREY, "x")]
-    return scatter_plot(series, f"{name}{title_note}", "t-SNE 1", "t-SNE 2", legend_entries=legend)

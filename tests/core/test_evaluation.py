@@ -13,7 +13,6 @@ from core import CLASSES
 from core.classifier import build_classifier
 from core.cli import main as cli_main
 from core.data import index_dataset, make_split, write_split
-from core.evaluation.plots import Series, line_plot, nice_ticks
 from core.gate import GaussianGate
 from core.model_store import save_model_dir
 from core.training.images import as_float, decode_items
@@ -219,13 +218,78 @@ def test_file_level_rows_beside_the_tensor_level_rows(dataset, models, tmp_path)
     assert "File-level threat" in md and md.count("| nt32 | 0.0") >= 2
 
 
-def test_plotter_ticks_and_drawing():
-    assert nice_ticks(0, 0.02) == pytest.approx([0, 0.005, 0.01, 0.015, 0.02])
-    assert nice_ticks(0, 1) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    img = line_plot([Series("a", [0, 1, 2], [0.1, 0.5, 0.9])], "t", "x", "y")
-    px = np.asarray(img.convert("RGB"))
-    # the series colour (Okabe-Ito blue) is drawn somewhere inside the frame
-    assert ((px[..., 0] < 60) & (px[..., 2] > 140)).sum() > 50
+def _has_colour(im, hex_colour: str, tol: int = 12, at_least: int = 50) -> bool:
+    px = np.asarray(im.convert("RGB")).astype(int)
+    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(px - rgb).max(-1) <= tol).sum()) >= at_least
+
+
+def test_figures_redraw_from_report_json_in_each_models_colour(report, tmp_path):
+    """`python -m core.evaluation.figures` draws the same figures from
+    report.json (and the saved t-SNE points) alone, at paper resolution, each
+    model in its own colour in every figure."""
+    from core.evaluation.figures import main as figures_main
+    from core.evaluation.plot_style import DPI, model_colour
+
+    out, r = report
+    assert figures_main([str(out / "report.json"), "--out", str(tmp_path), "--pdf"]) == 0
+    assert r["figures"] == {"figure4": "figure4_accuracy.png", "table2": "table2_risk.png",
+                            "adaptive": "adaptive_risk.png", "figure1": "figure1_tsne.png",
+                            "figure1_coordinates": "figure1_tsne.json"}
+    for key in ("figure4", "table2", "adaptive", "figure1"):
+        name = r["figures"][key]
+        assert (tmp_path / name).with_suffix(".pdf").stat().st_size > 1000
+        with Image.open(tmp_path / name) as im:
+            assert im.info["dpi"][0] == pytest.approx(DPI, abs=1) and DPI >= 150
+            assert im.width > 600 and im.height > 400
+            if key != "figure1":  # t-SNE is coloured by class, not by model
+                assert all(_has_colour(im, model_colour(i)) for i in range(len(r["models"])))
+    with Image.open(out / "figure4_accuracy.png") as a, Image.open(tmp_path / "figure4_accuracy.png") as b:
+        assert a.size == b.size  # the evaluation drew the same figure
+
+
+def test_tables_render_each_metric_with_its_interval():
+    from core.evaluation.tables import Estimate, num, pct, table
+
+    assert pct({"value": 0.8712, "lo": 0.8133, "hi": 0.9204}) == "87.1% [81.3, 92.0]"
+    assert pct(Estimate(0.5, None, 0.75)) == "50.0% [?, 75.0]"
+    assert num(Estimate(0.40167, 0.31, 0.4871)) == "0.402 [0.310, 0.487]"
+    assert pct(None) == num({"value": None, "lo": None, "hi": None}) == "n/a"
+    assert table(["a", "b"], [["1", "2"]]) == ["| a | b |", "|---|---|", "| 1 | 2 |", ""]
+
+
+def test_report_md_tables_show_the_intervals_of_report_json(report):
+    from core.evaluation.report_data import Report
+    from core.evaluation.tables import num, pct
+
+    out, r = report
+    md = (out / "report.md").read_text()
+    typed = Report.of(r)
+    for m in typed.models:
+        assert f"| {m.name} | {pct(m.clean_accuracy)} |" in md
+        for row in m.table2 + m.adaptive:
+            assert f"| {m.name} | {row.eps:g} | {num(row.r_f)} | {num(row.r_fg)} | {pct(row.accuracy)} |" in md
+        assert "[" in num(m.table2[0].r_f)
+
+
+def test_learning_curve_figure_and_points_from_reports(report, tmp_path, capsys):
+    from core.evaluation.learning_curve import main as curve_main
+
+    out, r = report
+    paths = []
+    for n in (8, 16, 32):
+        rr = json.loads(json.dumps(r))
+        rr["models"][0]["model"]["trained_on"] = {"labeled": n}
+        paths.append(tmp_path / f"r{n}.json")
+        paths[-1].write_text(json.dumps(rr))
+    assert curve_main([*map(str, paths), "--eps", "0.01", "--out", str(tmp_path / "lc")]) == 0
+    c = json.loads((tmp_path / "lc" / "learning_curve.json").read_text())
+    acc = r["models"][0]["clean"]["accuracy"]
+    s = c["series"]["clean accuracy"]
+    assert c["n"] == [8, 16, 32] and s["values"] == [acc["value"]] * 3 and s["lo"] == [acc["lo"]] * 3
+    with Image.open(tmp_path / "lc" / "learning_curve.png") as im:
+        assert im.width > 600 and len(im.convert("L").getcolors(1 << 16)) > 10
+    assert "clean accuracy" in capsys.readouterr().out
 
 
 @pytest.mark.slow
@@ -249,3 +313,32 @@ def test_learning_curve_fits_the_error_power_law_and_refuses_to_extrapolate_a_fl
     assert predict(fit, 4000) == pytest.approx(1 - 0.4 * 4000 ** -0.3)
     assert fit_power_law(n, [0.9, 0.9, 0.9]) is None       # nothing learned from more data
     assert fit_power_law(n[:1], [0.8]) is None              # one point is no curve
+
+
+def test_evaluate_flags_are_generated_from_the_config_and_keep_their_names_and_defaults():
+    import argparse
+    from dataclasses import fields
+
+    from core.evaluation.config import EvalConfig, config_from_args
+    from core.evaluation.options import add_evaluate_args
+
+    p = argparse.ArgumentParser()
+    add_evaluate_args(p)
+    got = {a.option_strings[0]: a.default for a in p._actions if a.option_strings and a.dest != "help"}
+    assert got == {
+        "--models": None, "--data": None, "--split": None, "--out": None, "--audit": False,
+        "--attacks": ["fgsm", "pgd", "cw", "adaptive"], "--eps": [0.0, 0.001, 0.0025, 0.005, 0.01, 0.02],
+        "--table-eps": [0.005, 0.01], "--pgd-steps": 10, "--cw-c": [0.01, 0.1, 1.0, 10.0], "--cw-steps": 100,
+        "--cw-lr": 0.01, "--gate-weight": 1.0, "--file-pgd-levels": [], "--r-cln-prd": 1.0, "--r-cln-uad": 1.0,
+        "--r-adv-prd": 1.0, "--limit": None, "--n-boot": 1000, "--no-tsne": True, "--seed": 0,
+        "--batch-size": 32, "--device": "auto", "--quiet": False}
+    a = p.parse_args(["--models", "m1", "m2", "--data", "d", "--split", "s", "--out", "o", "--eps", "0.01,0,0.01",
+                      "--file-pgd-levels", "2,3", "--no-tsne", "--attacks", "PGD,cw"])
+    cfg = config_from_args(a)
+    assert a.models == ["m1", "m2"] and cfg.eps == [0.0, 0.01] and cfg.file_levels == [2, 3]
+    assert not cfg.tsne and cfg.attacks == ["pgd", "cw"]
+    # parsing no flags of the protocol gives the config's own defaults
+    default = config_from_args(p.parse_args(["--models", "m", "--data", "d", "--split", "s", "--out", "o"]))
+    assert all(getattr(default, f.name) == getattr(EvalConfig(), f.name) for f in fields(EvalConfig))
+    with pytest.raises(SystemExit):
+        p.parse_args(["--models", "m", "--data", "d", "--split", "s", "--out", "o", "--attacks", "nope"])

@@ -50,6 +50,13 @@ def test_card_carries_the_reports_figures(tmp_path):
     acc = report["models"][0]["clean"]["accuracy"]["value"]
     assert "not for clinical use" in card.lower()
     assert f"{100 * acc:.1f}%" in card
+    # the card and report.md print a metric and its interval the same way
+    from core.evaluation.tables import num, pct
+    m = report["models"][0]
+    assert f"**{pct(m['clean']['accuracy'])}**" in card and "[" in pct(m["clean"]["accuracy"])
+    pgd = next(a for a in m["all_attacks"] if a["attack"] == "pgd")
+    assert f"| {num(pgd['r_f'])} | {num(pgd['r_fg'])} |" in card
+    assert f"{pct(m['clean']['accuracy'])}" in (tmp_path / "report" / "report.md").read_text()
     assert "PGD" in card and "FGSM" in card and "octguard evaluate ..." in card
     load_model_dir(mdir, device="cpu")  # the manifest was rewritten, so it still loads
     other = json.loads(json.dumps(report))
@@ -57,3 +64,31 @@ def test_card_carries_the_reports_figures(tmp_path):
     (tmp_path / "other.json").write_text(json.dumps(other))
     with pytest.raises(ValueError, match="does not contain this model"):
         write_card(mdir, tmp_path / "other.json", ["x"])
+
+
+def test_committed_reports_still_read_render_and_draw(tmp_path):
+    """Every report.json under docs/results reads as typed rows and draws its
+    figures; the current pool-test reports render to their committed
+    report.md byte for byte, and the shipped models' cards render from them."""
+    from pathlib import Path
+
+    from core.evaluation.figures import write_figures
+    from core.evaluation.report_data import Report
+    from core.evaluation.report_markdown import markdown
+    from core.model_card import render
+
+    root = Path(__file__).resolve().parents[2]
+    reports = sorted((root / "docs" / "results").glob("*/report.json"))
+    assert len(reports) >= 2
+    for path in reports:
+        r = json.loads(path.read_text())
+        assert Report.of(r).models and "## Table 2" in markdown(r)
+        figures = write_figures(r, tmp_path / path.parent.name)
+        assert set(figures) <= set(r["figures"]) | {"figure1_coordinates"} and "figure4" in figures
+    for name in ("pool-test", "pool-test-unseen"):
+        d = root / "docs" / "results" / name
+        assert markdown(json.loads((d / "report.json").read_text())) == (d / "report.md").read_text()
+    test = json.loads((root / "docs/results/pool-test/report.json").read_text())
+    for model in ("default", "nt"):
+        card = render(root / "models" / model, test, ["octguard evaluate ..."])
+        assert "Results on the split's test part" in card and "% [" in card
