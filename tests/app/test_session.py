@@ -2,6 +2,7 @@
 
 Its jobs run here directly, as the task runner would run them on a worker.
 """
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,10 @@ from app import jobs
 from app.results import NOT_CLINICAL
 from app.session import ViewerSession
 from app.settings import Settings
-from core.analysis import FrameResult, ScanResult
+from core.analysis import Analyzer, ScanResult
 from core.errors import ModelError
 from core.io import iter_scan_files, load_scan
+from core.model_store import load_model_dir
 from core.progress import Progress
 
 
@@ -24,9 +26,14 @@ def run(job):
     return job(Progress(), parts.append), parts
 
 
-def frame(accepted=True, score=5.0, label="NORMAL"):
-    return FrameResult(0, label, {"CNV": 0.1, "DME": 0.1, "DRUSEN": 0.1, "NORMAL": 0.7},
-                       score, None if score is None else 1.0, accepted)
+@pytest.fixture(scope="module")
+def three_frames(model_dirs, sample_png):
+    """Real frame results of one scan: accepted, rejected by the gate, unscreened (no gate)."""
+    scan = load_scan(sample_png)
+    accept = load_model_dir(model_dirs["accept"], device="cpu")
+    reject = load_model_dir(model_dirs["reject"], device="cpu")
+    models = (accept, reject, dataclasses.replace(accept, gate=None))
+    return [Analyzer(m).analyze(scan).frames[0] for m in models]
 
 
 @pytest.fixture
@@ -62,6 +69,13 @@ def test_a_real_model_loads_and_the_session_is_ready(loaded_session):
     about = s.about_markdown()
     assert about.startswith("# OCTGuard ") and NOT_CLINICAL in about
     assert "# Tiny test model" in about                 # the model's own card
+
+
+def test_a_model_without_a_gate_says_so(model_dirs):
+    s = ViewerSession(Settings.load(), model_dirs["accept"])
+    loaded, _ = run(s.load_model_job())[0]
+    s.model_loaded(dataclasses.replace(loaded, gate=None), None)
+    assert s.model_message.endswith(" (no detection gate)") and s.model_state == "ready"
 
 
 def test_a_missing_model_is_none_and_a_broken_one_an_error(tmp_path):
@@ -144,29 +158,29 @@ def test_a_folder_opened_while_the_model_loads_waits(samples_dir, model_dirs):
     assert not s.folder_pending
 
 
-def test_a_new_model_dir_is_saved_and_drops_the_result(loaded_session, tmp_path, sample_png):
+def test_a_new_model_dir_is_saved_and_drops_the_result(loaded_session, tmp_path, sample_png,
+                                                       three_frames):
     s = loaded_session
     s.scan_opened(load_scan(sample_png), sample_png)
-    s.set_result(ScanResult([frame()]))
+    s.set_result(ScanResult(three_frames[:1]))
     s.set_model_dir(tmp_path / "other")
     assert s.result is None and s.settings.model_dir == str(tmp_path / "other")
     s.set_model_dir(None)
     assert s.model_dir is None and s.settings.model_dir is None
 
 
-def test_frame_state_text_and_report_body(loaded_session, sample_png):
+def test_frame_state_text_and_report_body(loaded_session, sample_png, three_frames):
     s = loaded_session
     s.scan_opened(load_scan(sample_png), sample_png)
     assert s.frame_index(0) is None and s.frame_state(0) == "none"
-    s.set_result(ScanResult([frame(accepted=True), frame(accepted=False, label="CNV"),
-                             frame(score=None)]))
+    s.set_result(ScanResult(list(three_frames)))
     assert [s.frame_state(i) for i in range(3)] == ["accepted", "rejected", "unscreened"]
     assert s.frame_index(99) == 2 and s.frame_index(-5) == 0   # out of range never raises
     text = s.result_text(1)
     assert text.startswith(f"OCTGuard result for {s.scan.name}, frame 2 of 3")
     assert f"Model: {s.model_line()}" in text and NOT_CLINICAL in text
     body = s.report_body(1)
-    assert "Prediction withheld" in body and "CNV" in body
+    assert "Prediction withheld" in body and three_frames[1].label in body
     assert "Model: " not in body and NOT_CLINICAL not in body and "OCTGuard result" not in body
 
 
