@@ -19,11 +19,11 @@ import torch
 
 from .. import CLASSES
 from ..attacks.spec import DEFAULTS, AttackSpec
+from ..batches import as_float
 from ..preprocess import preprocess
 from ..progress import Progress
 from ..risk import (ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED, adversarial_risk, bootstrap_ci,
                     gate_auprc, risk_categories)
-from ..training.images import as_float
 
 
 @dataclass

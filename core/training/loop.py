@@ -30,16 +30,16 @@ import torch.nn.functional as F
 
 from ..classifier import build_classifier
 from ..data import index_dataset, read_split, split_items
-from ..gate import sha256_file
+from ..hashing import sha256_file
 from ..model_store import load_model_dir, save_model_dir
 from ..progress import Progress
 from .augment import augment_batch
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .gate_fit import fit_gate
-from .images import as_float, decode_items, predict_images
+from ..batches import as_float, decode_items, predict_images
 from .losses import gce_objective
-from .progress_bar import ProgressBar
+from ..progress_bar import ProgressBar
 
 
 def fgsm_examples(model, x, y, eps: torch.Tensor, amp: bool = False) -> torch.Tensor:
