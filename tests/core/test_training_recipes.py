@@ -182,3 +182,38 @@ def test_batchnorm_reestimate_is_undone_when_calib_accuracy_drops():
     assert reestimate_if_not_worse(model, images, 3, "cpu", lambda m: next(verdicts))[2]
     assert float(model.bn.running_mean.abs().max()) < 7.0
     assert model.training
+
+
+# every `octguard train` flag that scripts/defence_runs.sh and scripts/learning_curve.sh pass
+SCRIPT_FLAGS = ("--method --data --split --input-size --batch-size --label-smoothing --augment --class-balanced "
+                "--threads --out --work-dir --resume --epochs --lr --schedule --select --limit --init "
+                "--pseudo-labels --teacher --ssat-lambda --lambda-rampup-epochs --unlabeled-batch-size "
+                "--fgsm-eps-min --fgsm-eps-max").split()
+
+
+def _train_parser():
+    import argparse
+
+    from core.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["train"]
+
+
+def test_the_training_scripts_flags_still_parse():
+    import re
+    from dataclasses import fields
+    from pathlib import Path
+
+    known = {s for a in _train_parser()._actions for s in a.option_strings}
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "defence_runs.sh").read_text()
+    used = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", script)) | set(SCRIPT_FLAGS)
+    assert used <= known, used - known
+    args = _train_parser().parse_args(
+        "--method ssat --data d --split s.json --input-size 160 --batch-size 64 --label-smoothing 0.1 --augment "
+        "--class-balanced --threads 2 --out runs/x --work-dir ck/x --resume --epochs 5 --lr 0.002 --schedule cosine "
+        "--select best --limit 355 --init runs/nt --pseudo-labels teacher --teacher runs/nt --ssat-lambda 5 "
+        "--lambda-rampup-epochs 2 --unlabeled-batch-size 32 --fgsm-eps-min 0.002 --fgsm-eps-max 0.008".split())
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    assert (cfg.limit, cfg.fgsm_eps_max, cfg.augment, cfg.resume, cfg.schedule) == (355, 0.008, True, True, "cosine")
+    assert cfg.ema == 0.0 and cfg.bn_recalibrate and cfg.warmup_epochs == 0   # defaults unchanged
