@@ -17,7 +17,6 @@ names the sha256 of the classifier the features came from.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 
 from .atomic import atomic_path, atomic_write_text
 from .errors import ModelError
+from .hashing import sha256_file
 
 GATE_FORMAT = 1
 
@@ -246,11 +246,3 @@ def _precision_cholesky(cov: np.ndarray) -> np.ndarray:
 
     chol = np.linalg.cholesky(cov)
     return solve_triangular(chol, np.eye(len(cov)), lower=True).T
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -15,7 +15,8 @@ from . import CLASSES
 from .atomic import atomic_path, atomic_write_text
 from .classifier import OCTClassifier, default_device
 from .errors import ModelError
-from .gate import GaussianGate, load_gate, sha256_file
+from .gate import GaussianGate, load_gate
+from .hashing import sha256_file
 from .package_data import default_model_dir
 
 MODEL_FORMAT = 1

@@ -46,7 +46,7 @@ def sample_paths() -> list[Path]:
 def write_samples(directory: str | Path) -> list[Path]:
     """Copy the sample scans and samples.json into ``directory``; the bytes
     are checked against their sha256 first, so a damaged install says so."""
-    from .gate import sha256_file
+    from .hashing import sha256_file
 
     directory = Path(directory)
     index = sample_index()

@@ -25,7 +25,7 @@ from core.detectors import ClassGaussian, Squeeze, UADGate
 from core.gate import GaussianGate
 from core.model_store import load_model_dir
 from core.risk import gate_auprc
-from core.training.images import decode_items, extract_features
+from core.batches import decode_items, extract_features
 
 PARTS = {
     "pen_diag": lambda: ClassGaussian("pen", "diag"),

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import CLASSES  # noqa: E402
-from core.gate import sha256_file  # noqa: E402
+from core.hashing import sha256_file  # noqa: E402
 from core.samples import ATTRIBUTION, SAMPLES_JSON  # noqa: E402
 
 

@@ -3,7 +3,9 @@
 The base class checks the inputs, puts the model in eval mode for the attack
 and restores every module's own train/eval flag afterwards (also when the
 attack is cancelled or fails), takes the device from the model, and returns
-detached images in [0, 1]. Subclasses implement ``forward`` only.
+detached images in [0, 1]. Subclasses implement ``forward`` only. An attack
+with ``eval_mode = False`` runs the model as it stands instead: adversarial
+training attacks the model in training mode (BatchNorm on batch statistics).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ class Attack:
         model (nn.Module): classifier taking (N, C, H, W) pixels in [0, 1]
             (normalisation inside ``forward``) and returning logits.
     """
+
+    eval_mode = True   # attack the model in eval mode (False: in its current mode)
 
     def __init__(self, name: str, model: nn.Module):
         self.attack = name
@@ -42,7 +46,8 @@ class Attack:
             images, labels = self._check_inputs(images, labels)
             # remember each module's flag: a model can be partly frozen in eval
             modes = [m.training for m in self.model.modules()]
-            self.model.eval()
+            if self.eval_mode:
+                self.model.eval()
             try:
                 adv = self.forward(images, labels, progress=progress)
             finally:

@@ -64,7 +64,7 @@ class UADGate:
     @torch.no_grad()
     def _raw_batched(self, model, images, batch, device):
         """(logits, raw scores) as numpy for a float or uint8 image tensor."""
-        from ..training.images import as_float
+        from ..batches import as_float
 
         outs, raws = [], []
         for i in range(0, len(images), batch):
@@ -79,7 +79,7 @@ class UADGate:
     def fit(self, model, images_u8: torch.Tensor, labels: torch.Tensor, device="cpu", batch: int = 64,
             n_classes: int | None = None) -> "UADGate":
         """Fit every part on clean labeled scans, scored under their true labels."""
-        from ..training.images import as_float
+        from ..batches import as_float
 
         was = model.training
         model.eval()
@@ -125,7 +125,7 @@ class UADGate:
 
     # -- storage --------------------------------------------------------------------
     def save(self, directory: str | Path, classifier_sha256: str) -> None:
-        from ..gate import sha256_file
+        from ..hashing import sha256_file
 
         directory = Path(directory)
         arrays = {"classes": self.classes_, "loc": self.loc_, "scale": self.scale_, "offset": self.offset_}

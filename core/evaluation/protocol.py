@@ -22,7 +22,7 @@ from ..preprocess import preprocess
 from ..progress import Progress
 from ..risk import (ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED, adversarial_risk, bootstrap_ci,
                     gate_auprc, risk_categories)
-from ..training.images import as_float
+from ..batches import as_float
 from .config import EvalConfig  # noqa: F401  (re-exported: the protocol's settings)
 from .tables import Estimate
 

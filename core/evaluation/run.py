@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
+from ..batches import decode_items
 from ..data import Item, index_dataset, read_split, split_items
 from ..errors import ModelError, ScanError
-from ..gate import describe_gate, sha256_file
+from ..gate import describe_gate
+from ..hashing import sha256_file
 from ..progress import Progress
-from ..training.images import decode_items
-from ..training.progress_bar import ProgressBar
+from ..progress_bar import ProgressBar
 from .config import EvalConfig, config_from_args
 from .protocol import (attack_row, clean_as_point, clean_section, figure4_point, run_pass,
                        summary_row)

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..data import index_dataset, read_split, split_items
 from ..gate import GaussianGate
 from ..model_store import load_model_dir, save_model_dir, write_manifest
-from .images import decode_items, extract_features, predict_images
+from ..batches import decode_items, extract_features, predict_images
 
 
 def fit_gate(model, lab_x, lab_y, cal_x, device, *, n_components=1, covariance="full",

@@ -20,7 +20,7 @@ def _pickle_as_weights(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     w = dst / "weights.safetensors"
     w.write_bytes(b"cposix\nsystem\n(Vtouch " + str(dst / "pwned").encode() + b"\ntR.")
-    from core.gate import sha256_file
+    from core.hashing import sha256_file
     meta = json.loads((dst / "model.json").read_text())
     meta["weights_sha256"] = sha256_file(w)
     (dst / "model.json").write_text(json.dumps(meta))

@@ -308,3 +308,36 @@ def test_adaptive_attack_with_zero_weight_is_pgd_plus_best_iterate(trained, gate
     assert fooled_adv.sum() >= fooled_pgd.sum()
     never = torch.as_tensor(~fooled_adv)
     torch.testing.assert_close(adv[never], pgd[never], rtol=0, atol=1e-6)
+
+
+def test_fgsm_per_image_eps(model, batch):
+    """Adversarial training draws one eps per image: each image moves by its
+    own eps (where the box allows), and a wrong count is refused."""
+    x, y = batch
+    x = x * 0.8 + 0.1   # away from the box, so no pixel is clipped
+    eps = torch.linspace(0.0, 0.02, len(x))
+    adv = FGSM(model, eps=eps)(x, y)
+    linf = (adv - x).abs().flatten(1).max(1).values
+    assert torch.allclose(linf, eps, atol=1e-6)
+    same = FGSM(model, eps=torch.full((len(x),), 0.01))(x, y)
+    assert torch.equal(same, FGSM(model, eps=0.01)(x, y))   # one eps for all, as a tensor or a number
+    with pytest.raises(ValueError):
+        FGSM(model, eps=eps[:-1])(x, y)
+
+
+def test_fgsm_in_current_mode_runs_batchnorm_on_batch_statistics(model, batch):
+    """eval_mode=False is how training attacks: the model stays in train mode,
+    so BatchNorm uses (and updates) batch statistics, as the training pass does."""
+    import copy
+
+    x, y = batch
+    model = copy.deepcopy(model).train()   # the fixture's model is shared: leave its statistics alone
+    before = model.bn.running_mean.clone()
+    seen = []
+    hook = model.bn.register_forward_hook(lambda m, i, o: seen.append(m.training))
+    try:
+        FGSM(model, eps=0.01, eval_mode=False)(x, y)
+    finally:
+        hook.remove()
+    assert seen == [True] and model.training
+    assert not torch.equal(model.bn.running_mean, before)

@@ -15,7 +15,7 @@ from core.cli import main as cli_main
 from core.data import index_dataset, make_split, write_split
 from core.gate import GaussianGate
 from core.model_store import save_model_dir
-from core.training.images import as_float, decode_items
+from core.batches import as_float, decode_items
 
 PATIENTS_PER_CLASS, IMAGES_PER_PATIENT = 12, 2
 

@@ -33,3 +33,21 @@ def test_importing_core_loads_no_qt():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        cwd=CORE.parent)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_evaluation_and_detectors_never_import_training():
+    """Evaluation and the detectors use the neutral batch helpers (core.batches),
+    not the training package: evaluating a model must not depend on how it was trained."""
+    bad = []
+    for pkg in ("evaluation", "detectors"):
+        for p in (CORE / pkg).rglob("*.py"):
+            tree = ast.parse(p.read_text(), filename=str(p))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom):
+                    mod = "." * node.level + (node.module or "")
+                    if mod.startswith("..training") or mod.startswith("core.training"):
+                        bad.append((p.relative_to(CORE.parent), mod))
+                elif isinstance(node, ast.Import):
+                    bad += [(p.relative_to(CORE.parent), a.name) for a in node.names
+                            if a.name.startswith("core.training")]
+    assert not bad, f"imports of core.training: {bad}"

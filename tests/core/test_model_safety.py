@@ -22,7 +22,8 @@ from safetensors.torch import load_file, save_file
 from core import CLASSES
 from core.classifier import build_classifier
 from core.errors import ModelError
-from core.gate import GaussianGate, sha256_file
+from core.gate import GaussianGate
+from core.hashing import sha256_file
 from core.model_store import load_model_dir, save_model_dir, write_manifest
 
 INPUT_SIZE = 32

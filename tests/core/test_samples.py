@@ -17,7 +17,7 @@ import pytest
 
 from core import CLASSES
 from core.errors import OCTGuardError
-from core.gate import sha256_file
+from core.hashing import sha256_file
 from core.package_data import default_model_dir
 from core.samples import sample_index, sample_paths, samples_dir, write_samples
 

@@ -15,7 +15,7 @@ from core import CLASSES
 from core.data import index_dataset, make_split, write_split
 from core.model_store import load_model_dir
 from core.training import TrainConfig, train
-from core.training.loop import fgsm_examples
+from core.attacks.fgsm import FGSM
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +74,7 @@ def test_fgsm_examples_respect_per_sample_eps():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
     x = torch.rand(5, 3, 8, 8) * 0.8 + 0.1
     eps = torch.tensor([0.001, 0.002, 0.003, 0.0, 0.01])
-    adv = fgsm_examples(model, x, torch.zeros(5, dtype=torch.long), eps)
+    adv = FGSM(model, eps=eps, eval_mode=False)(x, torch.zeros(5, dtype=torch.long))
     linf = (adv - x).abs().flatten(1).max(1).values
     assert torch.allclose(linf, eps, atol=1e-6)
 
@@ -128,7 +128,7 @@ def test_batchnorm_recalibration_sees_the_between_class_variance():
     """Images arrive grouped by class (split parts are sorted by path). The
     re-estimated variance must be the variance over all images, as in the
     shuffled training batches, not the mean within-class variance."""
-    from core.training.loop import recalibrate_batchnorm
+    from core.training.batchnorm import recalibrate_batchnorm
 
     gen = torch.Generator().manual_seed(0)
     # four "classes" at grey levels 30, 90, 150, 210 with small noise, sorted by class
@@ -143,7 +143,7 @@ def test_batchnorm_recalibration_sees_the_between_class_variance():
 
 
 def test_class_balanced_order_draws_every_class_about_equally():
-    from core.training.loop import _epoch_order
+    from core.training.sampling import epoch_order as _epoch_order
 
     labels = torch.tensor([0] * 300 + [1] * 60 + [2] * 30 + [3] * 10)
     order = _epoch_order(labels, True, torch.Generator().manual_seed(0))
@@ -178,7 +178,7 @@ def test_batchnorm_reestimation_never_loses_calib_accuracy(tiny_data, tmp_path):
 
 
 def test_batchnorm_reestimation_can_see_augmented_views():
-    from core.training.loop import recalibrate_batchnorm
+    from core.training.batchnorm import recalibrate_batchnorm
 
     images = torch.full((64, 1, 16, 16), 128, dtype=torch.uint8)   # one flat grey: no variance at all
     plain, aug = torch.nn.BatchNorm2d(1), torch.nn.BatchNorm2d(1)

@@ -1,4 +1,6 @@
-"""Decode a list of dataset items once into a compact in-memory tensor.
+"""Scans as batches: a list of dataset items decoded once into a compact
+in-memory tensor, and the batched model passes over it that training,
+evaluation and the detectors share.
 
 Scans go through exactly the loader and preprocessing the viewer uses
 (core.io.load_scan + core.preprocess.to_tensor), so training sees what
@@ -11,15 +13,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data import Item
-from ..preprocess import to_tensor
-from ..progress import Progress
+from .data import Item
+from .preprocess import to_tensor
+from .progress import Progress
 
 
 def decode_items(items: list[Item], size: int, progress: Progress | None = None,
                  on_error=None) -> tuple[torch.Tensor, torch.Tensor]:
-    from ..errors import ScanError
-    from ..io import load_scan
+    from .errors import ScanError
+    from .io import load_scan
 
     images = torch.empty((len(items), 1, size, size), dtype=torch.uint8)
     labels = torch.empty(len(items), dtype=torch.long)
