@@ -544,7 +544,7 @@ class MainWindow(QMainWindow):
         state = "none"
         if self.result is not None and self.result.frames:
             fr = self.result.frames[min(self.image_view.current_frame, len(self.result.frames) - 1)]
-            state = "unscreened" if fr.score is None else ("accepted" if fr.accepted else "rejected")
+            state = fr.verdict
         if text:
             # the footer carries the model and the clinical-use line; keep them out of the body
             body = "\n\n".join(line for line in text.split("\n")[1:]
