@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QDockWid
                                QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QTextBrowser, QVBoxLayout, QWidget)
 
-from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
+from core.errors import Cancelled, ModelError, NotOCTError, OCTGuardError, ScanError
 from core.package_data import resources_dir
 from core.scan import Scan
 
@@ -334,6 +334,10 @@ class MainWindow(QMainWindow):
         if isinstance(exc, Cancelled):
             return
         what = str(exc) if isinstance(exc, ScanError) else f"{path.name}: {exc}"
+        if isinstance(exc, NotOCTError):   # a refusal, not a fault: say what it is, diagnose nothing
+            self.analysis_panel.show_message("Not an OCT scan", what, flag="Refused: not an OCT scan")
+            self.show_error("Not an OCT scan", what)
+            return
         self.show_error("This file could not be opened", what)
 
     def open_folder(self, folder: Path, title: str | None = None) -> None:
