@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QDockWid
                                QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QTextBrowser, QVBoxLayout, QWidget)
 
-from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
+from core.errors import Cancelled, ModelError, NotOCTError, OCTGuardError, ScanError
 from core.package_data import resources_dir
 from core.scan import Scan
 
@@ -334,6 +334,10 @@ class MainWindow(QMainWindow):
         if isinstance(exc, Cancelled):
             return
         what = str(exc) if isinstance(exc, ScanError) else f"{path.name}: {exc}"
+        if isinstance(exc, NotOCTError):   # a refusal, not a fault: say what it is, diagnose nothing
+            self.analysis_panel.show_message("Not an OCT scan", what, flag="Refused: not an OCT scan")
+            self.show_error("Not an OCT scan", what)
+            return
         self.show_error("This file could not be opened", what)
 
     def open_folder(self, folder: Path, title: str | None = None) -> None:
@@ -544,7 +548,7 @@ class MainWindow(QMainWindow):
         state = "none"
         if self.result is not None and self.result.frames:
             fr = self.result.frames[min(self.image_view.current_frame, len(self.result.frames) - 1)]
-            state = "unscreened" if fr.score is None else ("accepted" if fr.accepted else "rejected")
+            state = fr.verdict
         if text:
             # the footer carries the model and the clinical-use line; keep them out of the body
             body = "\n\n".join(line for line in text.split("\n")[1:]
