@@ -15,7 +15,7 @@ from core import CLASSES
 
 from . import theme
 from .gauge import DetectorGauge
-from .results import ACCEPTED_TEXT, NO_GATE_TEXT, REJECTED_TEXT
+from .results import GATE, UNSCREENED, headline
 
 
 def _bar_style(colour: str) -> str:
@@ -128,16 +128,10 @@ class AnalysisPanel(QWidget):
         self.frame_note.setText("")
 
     def show_frame(self, fr, n_frames: int = 1, n_rejected: int = 0) -> None:
-        """Show one core.analysis.FrameResult."""
-        if fr.score is None:
-            self.state = "unscreened"
-            self._set_flag(NO_GATE_TEXT, theme.UNSCREENED)
-        elif fr.accepted:
-            self.state = "accepted"
-            self._set_flag(ACCEPTED_TEXT, theme.ACCEPT)
-        else:
-            self.state = "rejected"
-            self._set_flag(REJECTED_TEXT, theme.REJECT)
+        """Show one core.analysis.FrameResult; its verdict decides the state."""
+        self.state = fr.verdict
+        colour = {"accepted": theme.ACCEPT, UNSCREENED: theme.UNSCREENED}.get(fr.verdict, theme.REJECT)
+        self._set_flag(headline(fr), colour)
 
         if fr.accepted:
             self.caption.setText("Prediction")
@@ -147,7 +141,7 @@ class AnalysisPanel(QWidget):
             self.guess.setStyleSheet("")
             self._set_bars(fr.probabilities, theme.ACCEPT if fr.score is not None
                            else theme.UNSCREENED, fr.label)
-        else:
+        elif fr.reason == GATE:
             self.caption.setText("Prediction")
             self.headline.setText("Withheld")
             self.headline.setStyleSheet(f"color: {theme.WITHHELD};")
@@ -155,6 +149,13 @@ class AnalysisPanel(QWidget):
                                f"{fr.probabilities[fr.label]:.0%}")
             self.guess.setStyleSheet(f"color: {theme.WITHHELD}; font-style: italic;")
             self._set_bars(fr.probabilities, theme.WITHHELD, None)
+        else:   # refused before any diagnosis: not OCT, or blank; not even a guess
+            self.caption.setText("Prediction")
+            self.headline.setText("Not analysed")
+            self.headline.setStyleSheet(f"color: {theme.WITHHELD};")
+            self.guess.setText(f"Refused: {fr.reason}" + (f" ({fr.why})" if fr.why else ""))
+            self.guess.setStyleSheet(f"color: {theme.WITHHELD}; font-style: italic;")
+            self._set_bars(None, theme.WITHHELD, None)
 
         self.gauge.set_score(fr.score, fr.threshold)
         if fr.score is None:

@@ -45,20 +45,11 @@ def load_scan(path: Path, progress: Progress, partial: Callable) -> Scan:
         raise ScanError(path, f"cannot read this file ({exc})") from exc
 
 
-def apply_threshold_override(result, override: float | None):
-    """A user-set threshold replaces the model's one (score >= t accepts)."""
-    if override is None:
-        return result
-    for fr in result.frames:
-        if fr.score is not None:
-            fr.threshold = float(override)
-            fr.accepted = bool(fr.score >= override)
-    return result
-
-
 def analyze(analyzer, scan: Scan, override: float | None, progress: Progress,
             partial: Callable):
-    return apply_threshold_override(analyzer.analyze(scan, progress), override)
+    """``override``: the user's gate threshold (None: the model's own); the
+    analyser applies it inside core.verdict's rule."""
+    return analyzer.with_threshold(override).analyze(scan, progress)
 
 
 @dataclass
@@ -96,6 +87,8 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
 
     n = len(paths)
     pending: list[tuple[int, Path, object, np.ndarray]] = []
+    if analyzer is not None:
+        analyzer = analyzer.with_threshold(override)
 
     def flush() -> None:
         if not pending:
@@ -107,7 +100,6 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
             except (OCTGuardError, RuntimeError, ValueError) as exc:
                 err = f"analysis failed: {exc}"
         for (i, p, scan, thumb), res in zip(pending, results):
-            res = apply_threshold_override(res, override) if res is not None else None
             partial(FolderItem(i, p, thumb, res, err))
         pending.clear()
 
@@ -137,7 +129,7 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
                 inner = Progress(lambda f, m, i=i, p=p: progress.update(
                     (i + f) / max(n, 1), f"{i + 1} of {n}: {p.name}, {m}"))
                 try:
-                    res = apply_threshold_override(analyzer.analyze(scan, inner), override)
+                    res = analyzer.analyze(scan, inner)
                 except Cancelled:
                     raise
                 except (OCTGuardError, RuntimeError, ValueError) as exc:

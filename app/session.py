@@ -129,12 +129,11 @@ class ViewerSession:
         return min(max(frame, 0), len(self.result.frames) - 1)
 
     def frame_state(self, frame: int) -> str:
-        """none | unscreened | accepted | rejected, for the report's badge."""
+        """The report's badge: none, or the frame's core.verdict."""
         i = self.frame_index(frame)
         if i is None:
             return "none"
-        fr = self.result.frames[i]
-        return "unscreened" if fr.score is None else ("accepted" if fr.accepted else "rejected")
+        return self.result.frames[i].verdict
 
     def result_text(self, frame: int) -> str | None:
         i = self.frame_index(frame)

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from core.io import load_scan
     from core.phantoms import write_samples
     from core.samples import sample_paths
+    from core.verdict import frame_line
 
     analyzer = Analyzer(lm)
     n_frames = 0
@@ -84,9 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 for f in analyzer.analyze(load_scan(path)).frames:
                     n_frames += 1
                     probs = " ".join(f"{c}={p:.3f}" for c, p in f.probabilities.items())
-                    verdict = "accepted" if f.accepted else "REJECTED by the gate"
-                    gate = "" if f.score is None else f" gate {f.score:.1f}/{f.threshold:.1f}"
-                    print(f"{path.name} frame {f.frame}: {f.label} [{probs}]{gate} {verdict}")
+                    print(f"{frame_line(f, f'{path.name} frame {f.frame}')}  [{probs}]")
         except (OCTGuardError, OSError) as exc:
             return _fail(f"analysis failed: {exc}")
     gui_new = _gui_modules() - gui_before

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from core.errors import Cancelled, OCTGuardError, ScanError
+from core.errors import Cancelled, NotOCTError, OCTGuardError, ScanError
 from core.scan import Scan
 
 from . import jobs
@@ -91,6 +91,10 @@ class WindowOpening:
         if isinstance(exc, Cancelled):
             return
         what = str(exc) if isinstance(exc, ScanError) else f"{path.name}: {exc}"
+        if isinstance(exc, NotOCTError):   # a refusal, not a fault: say what it is, diagnose nothing
+            self.analysis_panel.show_message("Not an OCT scan", what, flag="Refused: not an OCT scan")
+            self.show_error("Not an OCT scan", what)
+            return
         self.show_error("This file could not be opened", what)
 
     def open_folder(self, folder: Path, title: str | None = None) -> None:

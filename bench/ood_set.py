@@ -1,7 +1,7 @@
 """A seeded set of images that are not retinal OCT, for checking that the
 detection gate rejects them.
 
-Seven kinds, each a float32 (496, 512) array in [0, 1], the size of a
+Fifteen kinds, each a float32 (496, 512) array in [0, 1], the size of a
 Spectralis B-scan in the Kermany set:
 
 - ``ct``: a synthetic CT-like axial slice: an elliptical body, organs of
@@ -12,6 +12,8 @@ Spectralis B-scan in the Kermany set:
 - ``checkerboard``: random square size, phase and contrast.
 - ``blank``: one grey level (black, white or in between).
 - ``text``: lines of printed words on white.
+- eight more in :mod:`bench.ood_kinds`: real and procedural photographs, MR,
+  X-ray, colour fundus, gradients, screenshots and plots.
 
 Everything is drawn from ``numpy.random.default_rng(seed)``, so
 ``make_ood(kind, seed)`` is the same image on every machine.
@@ -23,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 HEIGHT, WIDTH = 496, 512
-KINDS = ("ct", "photo", "noise_uniform", "noise_gaussian", "checkerboard", "blank", "text")
+# new kinds go at the end: each kind's random stream is seeded by its index
+KINDS = ("ct", "photo", "noise_uniform", "noise_gaussian", "checkerboard", "blank", "text",
+         "photo_real", "landscape", "mr", "xray", "fundus", "gradient", "screenshot", "plot")
 WORDS = ("patient", "retina", "report", "the", "of", "scan", "left", "right", "eye",
          "invoice", "total", "date", "signature", "lorem", "ipsum", "dolor", "amet",
          "2024", "page", "clinic", "summary", "result", "normal", "follow-up")
@@ -147,16 +151,23 @@ def text_on_white(rng, h=HEIGHT, w=WIDTH):
 GENERATORS = {"ct": ct_slice, "photo": photo_like, "noise_uniform": noise_uniform,
               "noise_gaussian": noise_gaussian, "checkerboard": checkerboard, "blank": blank,
               "text": text_on_white}
-assert tuple(GENERATORS) == KINDS
+
+
+def _generator(kind: str):
+    if kind not in GENERATORS:           # bench.ood_kinds uses the helpers above: import it late
+        from .ood_kinds import EXTRA
+        GENERATORS.update(EXTRA)
+        assert tuple(GENERATORS) == KINDS
+    return GENERATORS[kind]
 
 
 def make_ood(kind: str, seed: int, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
     """One image of ``kind``; the same (kind, seed) gives the same image."""
-    if kind not in GENERATORS:
+    if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
     # a separate stream per kind, so adding a kind never changes the others
     rng = np.random.default_rng([seed, KINDS.index(kind)])
-    return GENERATORS[kind](rng, height, width)
+    return _generator(kind)(rng, height, width)
 
 
 def write_ood_set(directory: str | Path, n_per_kind: int = 25, seed: int = 0,

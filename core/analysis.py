@@ -1,18 +1,22 @@
-"""Analyse scans: preprocess, classify, score with the gate, accept or reject.
+"""Analyse scans: preprocess, check the frame is OCT, classify, score with
+the gate, and give each frame its verdict (core.verdict's one rule).
 
-The viewer and ``octguard predict`` both use this, so a scan gets the same
-answer wherever it is opened.
+The viewer, ``octguard predict``/``attack``, the smoke test and the demo all
+use this, so a scan gets the same answer wherever it is opened.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
+from . import oct_check
 from .model_store import LoadedModel
 from .preprocess import to_tensor
 from .progress import Progress
 from .scan import Scan
+from .verdict import REJECTED, decide, has_content
 
 
 @dataclass
@@ -20,13 +24,27 @@ class FrameResult:
     frame: int
     label: str
     probabilities: dict[str, float]
-    score: float | None          # gate log-likelihood; None when there is no gate
-    threshold: float | None
-    accepted: bool               # False when the gate rejects the input
+    score: float | None          # gate score, higher = more normal; None when there is no gate
+    threshold: float | None      # the model's, or the user's override
+    verdict: str                 # core.verdict: accepted, rejected or unscreened
+    reason: str | None = None    # when rejected: gate, no content or not OCT
+    why: str = ""                # not OCT: which statistic said so (core.oct_check)
+
+    @property
+    def accepted(self) -> bool:
+        """The prediction may be shown (accepted, or unscreened by a gate-less model)."""
+        return self.verdict != REJECTED
 
     def as_dict(self) -> dict:
         return {"frame": self.frame, "label": self.label, "probabilities": self.probabilities,
-                "score": self.score, "threshold": self.threshold, "accepted": self.accepted}
+                "score": self.score, "threshold": self.threshold, "accepted": self.accepted,
+                "verdict": self.verdict, "reason": self.reason, "why": self.why or None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FrameResult":
+        """Back from :meth:`as_dict` (``accepted`` follows from the verdict)."""
+        return cls(d["frame"], d["label"], dict(d["probabilities"]), d["score"], d["threshold"],
+                   d["verdict"], d.get("reason"), d.get("why") or "")
 
 
 @dataclass
@@ -34,16 +52,22 @@ class ScanResult:
     frames: list[FrameResult] = field(default_factory=list)
 
 
-# A frame whose whole dynamic range is below one 8-bit grey level holds no
-# image at all (a blank export, a black frame): nothing about it resembles an
-# OCT B-scan, and the feature-density gate alone let half of such frames through.
-MIN_CONTRAST = 1.0 / 255
-
-
 class Analyzer:
-    def __init__(self, loaded: LoadedModel, batch_size: int = 16):
+    """``threshold_override``: a user-set gate threshold that replaces the
+    model's per-class ones (the rest of the rule stays). ``check_oct=False``
+    skips core.oct_check, for research on inputs that are deliberately not
+    OCT; the viewer and the CLI always check."""
+
+    def __init__(self, loaded: LoadedModel, batch_size: int = 16,
+                 threshold_override: float | None = None, check_oct: bool = True):
         self.loaded = loaded
         self.batch_size = batch_size
+        self.threshold_override = None if threshold_override is None else float(threshold_override)
+        self.check_oct = check_oct
+
+    def with_threshold(self, override: float | None) -> "Analyzer":
+        """The same model with another threshold override (None: the model's own)."""
+        return Analyzer(self.loaded, self.batch_size, override, self.check_oct)
 
     @torch.no_grad()
     def analyze_tensor(self, x: torch.Tensor) -> list[FrameResult]:
@@ -57,18 +81,22 @@ class Analyzer:
         probs = torch.softmax(logits.float(), 1).cpu().numpy()
         pred = probs.argmax(1)
         if lm.gate is not None:
-            thresholds = lm.gate.threshold_for(pred)
-        flat = x.flatten(1)
-        has_content = ((flat.amax(1) - flat.amin(1)) >= MIN_CONTRAST).cpu().numpy()
+            thresholds = (lm.gate.threshold_for(pred) if self.threshold_override is None
+                          else np.full(len(pred), self.threshold_override))
+        grey = x[:, 0].cpu().numpy()
+        content = has_content(grey)
+        checks = oct_check.check(grey) if self.check_oct else None
         out = []
         for i in range(len(pred)):
             score = float(scores[i]) if lm.gate is not None else None
             thr = float(thresholds[i]) if lm.gate is not None else None
+            ok = checks is None or checks[i].ok
+            verdict, reason = decide(score, thr, bool(content[i]), ok)
             out.append(FrameResult(
                 frame=i, label=lm.classes[pred[i]],
                 probabilities={c: float(p) for c, p in zip(lm.classes, probs[i])},
-                score=score, threshold=thr,
-                accepted=bool(has_content[i]) and (score is None or bool(score >= thr))))
+                score=score, threshold=thr, verdict=verdict, reason=reason,
+                why="" if ok else checks[i].why))
         return out
 
     def analyze_many(self, scans: list[Scan], progress: Progress | None = None) -> list[ScanResult]:

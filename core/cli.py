@@ -43,6 +43,7 @@ def cmd_predict(args) -> int:
     from .errors import OCTGuardError
     from .io import load_scan
     from .summary import summarize
+    from .verdict import frame_line
 
     analyzer = Analyzer(lm)
     failed = False
@@ -64,11 +65,8 @@ def cmd_predict(args) -> int:
         if args.json:
             print(json.dumps(record), flush=True)
         elif record["ok"]:
-            for f in record["frames"]:
-                verdict = "accepted" if f["accepted"] else "REJECTED by the gate"
-                score = "" if f["score"] is None else f"  gate {f['score']:.1f} (threshold {f['threshold']:.1f})"
-                fr = f" frame {f['frame']}" if len(record["frames"]) > 1 else ""
-                print(f"{p}{fr}: {f['label']} p={f['probabilities'][f['label']]:.3f}{score}  {verdict}")
+            for f in result.frames:
+                print(frame_line(f, f"{p} frame {f.frame}" if len(result.frames) > 1 else str(p)))
             if "summary" in record:
                 print(f"{p}: {summary.text()}")
     return EXIT_FAILED_INPUT if failed else EXIT_OK

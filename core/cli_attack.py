@@ -127,17 +127,14 @@ def attack_one(lm, path: Path, args, used: set) -> dict:
     return record
 
 
-def _line(tag: str, r: dict) -> str:
-    v = "accepted" if r["accepted"] else "REJECTED"
-    s = "" if r["score"] is None else f" gate {r['score']:.1f}/{r['threshold']:.1f}"
-    return f"{tag:12s} {r['label']:7s} p={r['probabilities'][r['label']]:.3f}{s} {v}"
-
-
 def _print_text(rec: dict, many: bool) -> None:
+    from .analysis import FrameResult
+    from .verdict import frame_line
     head = f"{rec['file']}: " if many else ""
     h, w = rec["shape"]
-    print(head + _line("clean", rec["clean"]))
-    print(head + _line("adversarial", rec["adversarial"]) + f"  (reopened from {rec['out']})")
+    print(head + frame_line(FrameResult.from_dict(rec["clean"]), f"{'clean':11s}"))
+    print(head + frame_line(FrameResult.from_dict(rec["adversarial"]), "adversarial")
+          + f"  (reopened from {rec['out']})")
     kind = {"png": "PNG", "dicom": "DICOM", "tiff": "float TIFF", "npy": "float .npy"}[rec["format"]]
     grid = "8-bit grid" if rec["eight_bit"] else "float, full precision"
     print(head + f"L-inf {rec['linf']:.4f} ({rec['linf_grey_levels']:.2f} grey levels) at "

@@ -18,6 +18,11 @@ class ScanError(OCTGuardError):
         super().__init__(f"{where}{reason}")
 
 
+class NotOCTError(ScanError):
+    """The file is readable but says it is not an OCT scan (a CT or MR DICOM):
+    refused before analysis, like an unreadable file, with the reason named."""
+
+
 class ModelError(OCTGuardError):
     """A model directory is missing, incomplete, tampered with or mismatched."""
 

@@ -53,7 +53,7 @@ def _stack(frames, idx) -> torch.Tensor:
 
 def _pass(lm, frames, labels, batches, spec=None, progress: Progress | None = None, on_batch=None) -> Outcome:
     n = len(frames)
-    preds, feats, scores = [None] * len(batches), [None] * len(batches), [None] * len(batches)
+    preds, feats, scores, screens = ([None] * len(batches) for _ in range(4))
     l2 = np.zeros(n)
     linf = np.zeros(n)
     t0 = time.perf_counter()
@@ -65,13 +65,15 @@ def _pass(lm, frames, labels, batches, spec=None, progress: Progress | None = No
             l2[idx] = torch.linalg.vector_norm(diff, dim=1).numpy()
             linf[idx] = diff.abs().amax(1).numpy()
             x = x_adv
-        preds[b], feats[b], scores[b] = classify(lm, x)
+        preds[b], feats[b], scores[b], screens[b] = classify(lm, x)
         if on_batch is not None:
             on_batch()
     order = np.argsort(np.concatenate(batches)) if batches else np.zeros(0, dtype=np.int64)
     def ordered(parts):
         return [torch.cat(parts)[order]] if parts and parts[0] is not None else []
-    out = gather(lm, ordered(preds), ordered(feats), ordered(scores), time.perf_counter() - t0)
+    passed = [np.concatenate(screens)[order]] if batches else []
+    out = gather(lm, ordered(preds), ordered(feats), ordered(scores), time.perf_counter() - t0,
+                 screens=passed)
     if spec is not None:
         out.l2, out.linf = l2, linf
     return out

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import CLASSES
+from .. import CLASSES, oct_check
 from ..preprocess import preprocess
 from ..progress import Progress
 from ..risk import (ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED, adversarial_risk, bootstrap_ci,
                     gate_auprc, risk_categories)
 from ..batches import as_float
+from ..verdict import decide_many, has_content
 from .config import EvalConfig  # noqa: F401  (re-exported: the protocol's settings)
 from .tables import Estimate
 
@@ -32,7 +33,8 @@ class Outcome:
     """Per-image results of one pass (clean or attacked) over the test set."""
     pred: np.ndarray
     score: np.ndarray | None = None      # gate log-likelihood under the predicted class
-    accepted: np.ndarray | None = None   # gate verdict, True = let through
+    accepted: np.ndarray | None = None   # core.verdict's rule, True = let through
+    screened_out: np.ndarray | None = None  # refused before the gate: no content, or not OCT
     features: np.ndarray | None = None   # penultimate features, only when asked for
     l2: np.ndarray | None = None         # distance from the clean image (attacks only)
     linf: np.ndarray | None = None
@@ -46,7 +48,7 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
     attacks report each step through ``progress``."""
     model, device = lm.model, lm.device
     model.eval()
-    preds, feats, scores, l2s, linfs = [], [], [], [], []
+    preds, feats, scores, screens, l2s, linfs = [], [], [], [], [], []
     t0 = time.perf_counter()
     for i in range(0, len(images_u8), batch_size):
         # one grey channel: attacks perturb the image a file would hold, and
@@ -59,26 +61,31 @@ def run_pass(lm, images_u8: torch.Tensor, labels: torch.Tensor, batch_size: int,
             l2s.append(torch.linalg.vector_norm(diff, dim=1).cpu())
             linfs.append(diff.abs().amax(1).cpu())
             x = x_adv
-        pred, z, score = classify(lm, x, features=keep_features)
+        pred, z, score, screen = classify(lm, x, features=keep_features)
         preds.append(pred)
         feats.append(z)
         scores.append(score)
+        screens.append(screen)
         if on_batch is not None:
             on_batch()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return gather(lm, preds, feats, scores, time.perf_counter() - t0, keep_features,
-                  (l2s, linfs) if attack is not None else None)
+                  (l2s, linfs) if attack is not None else None, screens)
 
 
 @torch.no_grad()
 def classify(lm, x: torch.Tensor, features: bool = False
-             ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+             ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, np.ndarray]:
     """Grey (N, 1, H, W) at any size, through inference's crop and resize ->
-    (predicted class, float64 features or None, gate score or None), on the
-    CPU. The gate's own pass gives the logits too; the penultimate features
-    cost a separate pass, so they are computed only when asked for (t-SNE)."""
+    (predicted class, float64 features or None, gate score or None, passes
+    the screens), on the CPU. The screens are core.verdict's checks before
+    the gate (content, core.oct_check) on the same pixels the viewer checks.
+    The gate's own pass gives the logits too; the penultimate features cost a
+    separate pass, so they are computed only when asked for (t-SNE)."""
     x = preprocess(x.to(lm.device), lm.input_size, 1)
+    grey = x[:, 0].cpu().numpy()
+    screen = has_content(grey) & np.array([c.ok for c in oct_check.check(grey)], dtype=bool)
     score = z = None
     if lm.gate is not None:
         logits, score = lm.gate.score_torch(lm.model, x)
@@ -86,20 +93,23 @@ def classify(lm, x: torch.Tensor, features: bool = False
     if features or lm.gate is None:
         logits, z = lm.model.forward_with_features(x)
         z = z.double().cpu()
-    return logits.argmax(1).cpu(), z, score
+    return logits.argmax(1).cpu(), z, score, screen
 
 
 def gather(lm, preds: list, feats: list, scores: list, seconds: float, keep_features: bool = False,
-           distances: tuple[list, list] | None = None) -> Outcome:
-    """One Outcome from per-batch predictions, features and gate scores: the
-    verdicts are computed here, once, for every pass."""
+           distances: tuple[list, list] | None = None, screens: list | None = None) -> Outcome:
+    """One Outcome from per-batch predictions, features, gate scores and
+    screens: the verdicts are computed here, once for every pass, with
+    core.verdict's rule (the viewer's)."""
     gate = lm.gate
     pred = torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
     z = torch.cat(feats).numpy() if keep_features and feats else None
     out = Outcome(pred=pred, seconds=seconds, features=z)
     if gate is not None and len(pred):
         out.score = torch.cat(scores).numpy()
-        out.accepted = gate.predict_scores(out.score, pred) == 1
+        passed = np.concatenate(screens) if screens else np.ones(len(pred), dtype=bool)
+        out.screened_out = ~passed
+        out.accepted = decide_many(out.score, gate.threshold_for(pred), passed)
     if distances is not None:
         l2s, linfs = distances
         out.l2 = torch.cat(l2s).numpy() if l2s else np.zeros(0)
@@ -139,6 +149,8 @@ def clean_section(y: np.ndarray, clean: Outcome, classes, cfg: EvalConfig, gate)
         out["gate"] = {
             "rejection_rate": ci(lambda i: rejected[i].mean(), n, cfg),
             "n_rejected": int(rejected.sum()),
+            # of those, refused before the gate (blank, or not OCT by core.oct_check)
+            "n_screened_out": int(clean.screened_out.sum()) if clean.screened_out is not None else 0,
             "per_class_rejection_rate": {c: (float(rejected[y == i].mean()) if (y == i).any() else None)
                                          for i, c in enumerate(classes)},
             "calibrated_rejection_rate": float(gate.rejection_rate),
@@ -198,6 +210,7 @@ def attack_row(attack: str, budget: float, y: np.ndarray, clean: Outcome, adv: O
     g = {
         "categories": {k: int((cats == k).sum()) for k in (REJECTED, ACCEPTED_CORRECT, ACCEPTED_WRONG)},
         "adv_rejection_rate": float((~adv.accepted).mean()),
+        "n_screened_out": int(adv.screened_out.sum()) if adv.screened_out is not None else 0,
         "success_rejection_rate": float((~adv.accepted[success]).mean()) if success.any() else None,
         "auprc": {classes[i]: auprc[i] for i in range(len(classes))},
         "auprc_average": auprc["average"],

@@ -16,10 +16,11 @@ import pydicom
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID
 
-from ..errors import ScanError
+from ..errors import NotOCTError, ScanError
 from ..scan import Scan
 from .formats import DEMO_METADATA_TEXT, SYNTHETIC_DICOM_COMMENT, carries_demo_mark
 from .limits import DEFAULT_LIMITS, Limits
+from .modality import refusal
 from .pixels import display_string, luminance, require_finite, scale_float
 
 OPT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.5.4"  # Ophthalmic Tomography Image Storage
@@ -76,6 +77,9 @@ def _load(path: Path, limits: Limits) -> Scan:
     if DICOMDIR_SOP_CLASS in (sop, sop_media) or 0x00041220 in ds:
         raise ScanError(path, "this is a DICOMDIR (an index of a DICOM disc), not an image; "
                               "open the image files in its folder instead")
+    why = refusal(display_string(_get(path, ds, "Modality", "") or "", 16), sop)
+    if why:   # before any pixel is decoded: a CT slice never gets a diagnosis
+        raise NotOCTError(path, why)
     pixel_tag = next((t for t in PIXEL_TAGS if t in ds), None)
     if pixel_tag is None:
         raise ScanError(path, f"the DICOM file has no pixel data (SOP class: {_uid_name(sop)})")

@@ -63,11 +63,14 @@ def test_rejection_script_writes_well_formed_json(tiny_model, tmp_path, capsys):
     assert set(r["kinds"]) == set(KINDS)
     for kind, k in r["kinds"].items():
         assert k["n"] == 2
-        assert k["rejected_by_loader"] + k["rejected_by_gate"] + k["accepted"] == 2
+        assert k["rejected_by_loader"] + k["refused_not_oct"] + k["rejected_by_gate"] + k["accepted"] == 2
         assert 0.0 <= k["rejection_rate"] <= 1.0
         assert sum(k["accepted_as"].values()) == k["accepted"]
         assert set(k["accepted_as"]) <= set(CLASSES)
     assert r["overall"]["n"] == 2 * len(KINDS)
+    # the CT, MR and X-ray images as DICOM files naming their modality: refused on loading
+    assert {k: v["rejected_by_loader"] for k, v in r["dicom"].items()} == \
+        {"ct_dicom": 2, "mr_dicom": 2, "xray_dicom": 2}
     assert r["overall"]["rejection_rate"] == pytest.approx(
         r["overall"]["rejected"] / r["overall"]["n"])
     assert "rejected" in capsys.readouterr().out
