@@ -192,3 +192,20 @@ def test_the_threshold_override_lives_in_the_settings():
     assert settings.threshold_override == 3.5 == s.threshold_override
     s.set_threshold_override(None)
     assert settings.threshold_override is None
+
+
+def test_a_blank_frame_stays_rejected_under_any_threshold_override(loaded_session, tmp_path):
+    """The session's analysis job goes through core.verdict's one rule: no
+    content is a rejection, whatever threshold the user sets."""
+    import numpy as np
+    from core.scan import Scan
+    s = loaded_session
+    blank = Scan(np.zeros((1, 96, 128), np.float32), source=tmp_path / "blank.png")
+    for override in (None, -1e9):
+        s.set_threshold_override(override)
+        s.scan_opened(blank, blank.source)
+        assert s.analysis_request() == "run"
+        _, job = s.analysis_job()
+        s.set_result(run(job)[0])
+        assert s.frame_state(0) == "rejected" and not s.result.frames[0].accepted
+        assert "blank" in s.report_body(0)             # the reason, in core.verdict's words
