@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
+from core.errors import Cancelled, OCTGuardError, ScanError
 from core.progress import Progress
 from core.scan import Scan
 
@@ -27,8 +27,6 @@ def load_model(model_dir: Path | None, progress: Progress, partial: Callable) ->
     from core.analysis import Analyzer
     progress.update(0.5, "checking model files")
     directory = Path(model_dir) if model_dir else model_store.DEFAULT_MODEL_DIR
-    if not directory.is_dir():
-        raise ModelError(f"no model at {directory}")
     loaded = model_store.load_model_dir(directory, device="cpu")
     progress.update(1.0, "model ready")
     return loaded, Analyzer(loaded)

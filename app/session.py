@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Literal
 
-from core.errors import ModelError
+from core.errors import NoModelError
 from core.scan import Scan
 
 from . import jobs
@@ -67,7 +67,7 @@ class ViewerSession:
     def model_failed(self, exc: Exception) -> ModelState:
         """'none' when there is no model where it was looked for, else 'error'."""
         self.model, self.analyzer = None, None
-        if isinstance(exc, ModelError) and str(exc).startswith("no model at"):
+        if isinstance(exc, NoModelError):
             self.model_state = "none"
             self.model_message = "No model loaded: predictions unavailable"
         else:

@@ -54,16 +54,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         import torch  # noqa: F401  (a broken native bundle fails here, say so plainly)
 
-        from core.errors import OCTGuardError
+        from core.errors import NoModelError, OCTGuardError
         from core.model_store import DEFAULT_MODEL_DIR, load_model_dir
     except Exception as exc:  # any import failure means a broken installation
         return _fail(f"cannot import the engine ({type(exc).__name__}: {exc})")
 
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
-    if not model_dir.is_dir():
-        return _fail(f"no model at {model_dir}; install a trained model there or pass --model DIR")
     try:
         lm = load_model_dir(model_dir, device="cpu")
+    except NoModelError as exc:
+        return _fail(f"{exc}; install a trained model there or pass --model DIR")
     except OCTGuardError as exc:
         return _fail(f"cannot load model: {exc}")
     print(f"model: {lm.name}  sha256 {lm.weights_sha256}  from {model_dir}")

@@ -16,16 +16,9 @@ from core.scan import Scan
 
 from . import jobs
 
-FALLBACK_FILTER = ("OCT scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.dcm *.dicom *.vol *.xml "
-                   "*.e2e *.fda *.fds *.img);;All files (*)")
-
-
 def file_filter() -> str:
-    try:
-        from core.io.formats import FILE_DIALOG_FILTER
-        return FILE_DIALOG_FILTER
-    except ImportError:
-        return FALLBACK_FILTER
+    from core.io.formats import FILE_DIALOG_FILTER   # no torch: cheap at any time
+    return FILE_DIALOG_FILTER
 
 
 def list_scan_files(folder: Path) -> list[Path]:

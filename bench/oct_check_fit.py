@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from core import oct_check
+from core.io.formats import IMAGE_SUFFIXES as SUFFIXES
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIT_FOLDERS = ("pool", "train", "val")
-SUFFIXES = {".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp", ".dcm"}
 
 
 def real_scans(data: Path, folder: str) -> list[Path]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from core.classifier import default_device
+
 from . import cases_attacks, cases_scans, cases_training, cases_viewer
 from .context import Context
 from .fixtures import default_or_untrained
@@ -42,7 +44,7 @@ def run_suite(only: list[str] | None = None, skip: list[str] | None = None, quic
               device: str | None = None, out_dir: Path = RESULTS, name: str | None = None,
               repeat: int | None = None, profile: bool = False,
               log=print, notes: list[str] | None = None) -> tuple[dict, Path, Path]:
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = torch.device(device) if device else default_device()
     selected = [c for c in CASES if (not only or c in only) and c not in (skip or [])]
     unknown = set(only or []) - set(CASES)
     if unknown:

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import CLASSES
+from .io.formats import IMAGE_SUFFIXES as _IMAGE_SUFFIXES
 
 HELD_OUT_DIRS = ("audit",)
 SPLIT_PARTS = ("labeled", "unlabeled", "calib", "test")
-_IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp", ".dcm"}
 _KERMANY_NAME = re.compile(r"^(CNV|DME|DRUSEN|NORMAL)-(\d+)-(\d+)", re.IGNORECASE)
 
 

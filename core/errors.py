@@ -27,5 +27,13 @@ class ModelError(OCTGuardError):
     """A model directory is missing, incomplete, tampered with or mismatched."""
 
 
+class NoModelError(ModelError):
+    """There is no model directory where one was looked for (not a broken one)."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        super().__init__(f"no model at {self.directory}")
+
+
 class Cancelled(OCTGuardError):
     """Raised from a progress callback when the user cancelled the work."""

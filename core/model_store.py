@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from . import CLASSES
 from .atomic import atomic_path, atomic_write_text
 from .classifier import OCTClassifier, default_device
-from .errors import ModelError
+from .errors import ModelError, NoModelError
 from .gate import GaussianGate, load_gate
 from .hashing import sha256_file
 from .package_data import default_model_dir
@@ -110,7 +110,7 @@ def load_model_dir(directory: str | Path | None = None, device: torch.device | s
                    require_gate: bool = False) -> LoadedModel:
     directory = Path(directory) if directory is not None else DEFAULT_MODEL_DIR
     if not directory.is_dir():
-        raise ModelError(f"no model at {directory}")
+        raise NoModelError(directory)
     digests = verify_manifest(directory)
     device = torch.device(device) if device is not None else default_device()
     try:

@@ -54,8 +54,6 @@ def list_models(root: Path) -> list[Path]:
 def load_model(directory: Path, progress: Progress, partial: Callable):
     progress.update(0.0, f"loading {Path(directory).name}")
     from core.model_store import load_model_dir
-    if not Path(directory).is_dir():
-        raise ModelError(f"no model at {directory}")
     return load_model_dir(directory, device="cpu")
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from ..batches import decode_items
+from ..classifier import default_device
 from ..data import Item, index_dataset, read_split, split_items
 from ..errors import ModelError, ScanError
 from ..gate import describe_gate
@@ -41,7 +42,7 @@ def _err(msg: str) -> None:
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return default_device()
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but CUDA is not available here")

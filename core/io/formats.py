@@ -6,8 +6,9 @@ from pathlib import Path
 
 # Device exports read through the optional vendor readers (core/io/vendor.py).
 VENDOR_SUFFIXES = (".vol", ".e2e", ".fda", ".fds", ".img")
-SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom",
-                      *VENDOR_SUFFIXES)
+# Single B-scans and DICOM, the files a dataset folder holds (core.data).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
+SUPPORTED_SUFFIXES = (*IMAGE_SUFFIXES, *VENDOR_SUFFIXES)
 # Listed in a folder only when their content says they are a scan (any XML is not).
 SNIFFED_SUFFIXES = ("", ".xml")
 

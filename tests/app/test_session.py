@@ -116,7 +116,10 @@ def test_a_scan_opened_while_the_model_loads_waits_for_it(samples_dir, model_dir
 def test_no_model_means_no_analysis(tmp_path, sample_png):
     s = ViewerSession(Settings.load(), tmp_path / "nowhere")
     s.load_model_job()
-    s.model_failed(ModelError(f"no model at {tmp_path / 'nowhere'}"))
+    from core.model_store import load_model_dir
+    with pytest.raises(ModelError) as info:    # the error a missing folder really gives
+        load_model_dir(tmp_path / "nowhere", device="cpu")
+    s.model_failed(info.value)
     s.scan_opened(load_scan(sample_png), sample_png)
     assert s.analysis_request() == "no model"
     assert s.model_settled() == (True, False)        # a scan without a result: try again
