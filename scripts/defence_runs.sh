@@ -11,14 +11,7 @@ COMMON="--data $DATA --split $SPLIT --input-size $SIZE --batch-size 64 --label-s
 ADV="--fgsm-eps-min 0.002 --fgsm-eps-max 0.008"
 # an earlier invocation may still be finishing a run: wait for it
 while pgrep -f "core.cli train" >/dev/null; do sleep 20; done
-run() {  # run NAME ARGS...: skip when the model directory is complete
-  local name=$1; shift
-  if [ -f "runs/$name/manifest.json" ]; then echo "== $name done"; return 0; fi
-  echo "== $name start $(date -u +%FT%TZ)"
-  python -m core.cli train $COMMON --out "runs/$name" --work-dir "checkpoints/$name" --resume "$@" \
-    > "runs/logs/$name.log" 2>&1
-  echo "== $name exit $? $(date -u +%FT%TZ)"
-}
+. scripts/train_run.sh
 run nt$SIZE   --method nt --epochs 30 --lr 0.02 --schedule onecycle --select best
 run ssat$SIZE --method ssat --init runs/nt$SIZE --pseudo-labels teacher --teacher runs/nt$SIZE \
     --ssat-lambda 5 --lambda-rampup-epochs 2 --unlabeled-batch-size 32 --lr 0.002 --schedule cosine --epochs 5 $ADV

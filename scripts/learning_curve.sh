@@ -14,15 +14,7 @@ PARTS=${PARTS:-layer3:tied,squeeze:bits4}
 OUT=${OUT:-docs/results/pool-test-lc}
 COMMON="--data $DATA --split $SPLIT --input-size $SIZE --batch-size 64 --label-smoothing 0.1 --augment --class-balanced --threads 2"
 ADV="--fgsm-eps-min 0.002 --fgsm-eps-max 0.008"
-mkdir -p runs/logs
-run() {  # run NAME ARGS...: skip when the model directory is complete
-  local name=$1; shift
-  if [ -f "runs/$name/manifest.json" ]; then echo "== $name done"; return 0; fi
-  echo "== $name start $(date -u +%FT%TZ)"
-  python -m core.cli train $COMMON --out "runs/$name" --work-dir "checkpoints/$name" --resume "$@" \
-    > "runs/logs/$name.log" 2>&1
-  echo "== $name exit $? $(date -u +%FT%TZ)"
-}
+. scripts/train_run.sh
 evaluate() {  # evaluate NAME: fit the shipped gate design, then PGD-10 eps 0.005 on test
   local d="runs/$1"
   [ -f "$d/manifest.json" ] || return 0
