@@ -231,11 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--parts", default="",
                     help="a multi-part gate instead of the paper's GMM, e.g. layer2:tied,pen:diag,squeeze "
                          "(docs/training.md says which parts were chosen and why)")
-    fg.add_argument("--covariance", choices=["full", "diag", "lw"], default="full",
+    gd = TrainConfig   # the gate's defaults, as `train` fits it
+    fg.add_argument("--covariance", choices=["full", "diag", "lw"], default=gd.gate_covariance,
                     help="the paper's GMM: covariance type (without --parts)")
-    fg.add_argument("--components", type=int, default=1, help="the paper's GMM: components per class")
-    fg.add_argument("--reg-covar", type=float, default=1e-3, help="the paper's GMM: added to covariance diagonals")
-    fg.add_argument("--rejection-rate", type=float, default=0.05,
+    fg.add_argument("--components", type=int, default=gd.gate_components,
+                    help="the paper's GMM: components per class")
+    fg.add_argument("--reg-covar", type=float, default=gd.gate_reg_covar,
+                    help="the paper's GMM: added to covariance diagonals")
+    fg.add_argument("--rejection-rate", type=float, default=gd.gate_rejection_rate,
                     help="share of held-out clean calib scans the threshold rejects")
     fg.add_argument("--out", help="write a copy of the model here instead of changing it in place")
     fg.add_argument("--half", action="store_true", help="with --out: store the copy's weights in fp16")

@@ -15,10 +15,12 @@ from ..data import index_dataset, read_split, split_items
 from ..gate import GaussianGate
 from ..model_store import load_model_dir, save_model_dir, write_manifest
 from ..batches import decode_items, extract_features, predict_images
+from .config import TrainConfig  # the gate's defaults live there, once
 
 
-def fit_gate(model, lab_x, lab_y, cal_x, device, *, n_components=1, covariance="full",
-             reg_covar=1e-3, rejection_rate=0.05, seed=0) -> GaussianGate:
+def fit_gate(model, lab_x, lab_y, cal_x, device, *, n_components=TrainConfig.gate_components,
+             covariance=TrainConfig.gate_covariance, reg_covar=TrainConfig.gate_reg_covar,
+             rejection_rate=TrainConfig.gate_rejection_rate, seed=0) -> GaussianGate:
     channels = model.in_channels
     gate = GaussianGate(n_components, covariance, reg_covar, rejection_rate, seed).fit(
         extract_features(model, lab_x, channels, device), lab_y.numpy())
