@@ -77,10 +77,10 @@ def render(model_dir: Path, test_report: dict, reproduce: list[str], audit_repor
          "",
          "## Training data", "",
          "- Real Heidelberg Spectralis OCT B-scans from the Kermany dataset (Kermany, Zhang, Goldbaum 2018, "
-         "Mendeley Data doi:10.17632/rscbjbr9sj, CC BY 4.0), the `pool/` and `val/` folders of "
-         "`../shared/data/oct` (932 scans, 591 patients).",
+         "Mendeley Data doi:10.17632/rscbjbr9sj, CC BY 4.0), from "
+         f"`{recipe.get('data') or '?'}`.",
          "- Split by patient (no patient in two parts), seeded and class-balanced: "
-         f"`splits/oct-patient-seed0.json` (sha256 `{meta.get('split_sha256', '?')[:16]}...`). "
+         f"`{recipe.get('split') or '?'}` (sha256 `{meta.get('split_sha256', '?')[:16]}...`). "
          f"Used: {t.get('labeled')} labeled scans, {t.get('unlabeled')} unlabeled scans "
          f"(their labels never read), {t.get('calib')} held-out clean scans for gate calibration and epoch choice. "
          f"The split's test part ({m['clean']['n']} scans) was only evaluated.",
