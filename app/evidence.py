@@ -33,20 +33,17 @@ def _frame_map(loaded, frame, method, progress, partial):
 
 
 def _demo_maps(loaded, original, adversarial, method, progress, partial):
-    """Maps of the demo's clean and adversarial model inputs, each for its own
-    predicted class, on the model-input geometry the demo views show."""
-    import torch
-
-    from core.evidence import explain_input
+    """Maps of the demo's clean and adversarial images, each for its own
+    predicted class, on the geometry the demo views show: the model input, or
+    the full frame of a native-resolution attack (which the model sees only
+    through the crop and resize, as a file would be seen)."""
+    from core.evidence import explain_frame
 
     from .demo.jobs import _Scaled, limit_threads
     limit_threads()
-    out = []
-    for k, img in enumerate((original, adversarial)):
-        x = torch.from_numpy(img).float()[None, None]
-        out.append(explain_input(loaded, x, img.shape, method=method,
-                                 progress=_Scaled(progress, k / 2, 1 / 2)))
-    return tuple(out)
+    return tuple(explain_frame(loaded, img, method=method,
+                               progress=_Scaled(progress, k / 2, 1 / 2))
+                 for k, img in enumerate((original, adversarial)))
 
 
 class EvidenceOverlay(QObject):
