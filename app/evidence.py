@@ -247,3 +247,16 @@ class EvidenceOverlay(QObject):
     def busy(self) -> bool:
         r = self.window.runner
         return r.running("evidence") or r.running("evidence-demo")
+
+    def settled(self) -> bool:
+        """Off, or every map that can be drawn is on screen (``--screenshot``
+        waits for it); a failed map counts as settled, it will not come."""
+        if self.busy():
+            return False
+        if not self.enabled or self.last_error:
+            return True
+        w, demo = self.window, self.window.demo
+        if w.scan is not None and w.model is not None and self.current is None:
+            return False
+        return not (demo.enabled and demo.outcome is not None
+                    and demo.current_model() is not None and self.demo_maps is None)
