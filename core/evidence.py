@@ -151,8 +151,9 @@ def explain_frame(loaded, frame: np.ndarray, target: str | None = None,
 def explain_input(loaded, x, frame_shape, target: str | None = None,
                   method: str = DEFAULT_METHOD, progress: Progress | None = None) -> EvidenceMap:
     """Like :func:`explain_frame` for an already preprocessed (1, C, S, S)
-    input (the demo's adversarial image); ``frame_shape`` (S, S) keeps it on
-    the model-input geometry."""
+    input; ``frame_shape`` (S, S) keeps it on the model-input geometry
+    (bench.evidence_methods measures there). The demo goes through
+    :func:`explain_frame`, since a native attack's images are whole frames."""
     import numpy as np
     import torch
 
