@@ -33,20 +33,17 @@ def _frame_map(loaded, frame, method, progress, partial):
 
 
 def _demo_maps(loaded, original, adversarial, method, progress, partial):
-    """Maps of the demo's clean and adversarial model inputs, each for its own
-    predicted class, on the model-input geometry the demo views show."""
-    import torch
-
-    from core.evidence import explain_input
+    """Maps of the demo's clean and adversarial images, each for its own
+    predicted class, on the geometry the demo views show: the model input, or
+    the full frame of a native-resolution attack (which the model sees only
+    through the crop and resize, as a file would be seen)."""
+    from core.evidence import explain_frame
 
     from .demo.jobs import _Scaled, limit_threads
     limit_threads()
-    out = []
-    for k, img in enumerate((original, adversarial)):
-        x = torch.from_numpy(img).float()[None, None]
-        out.append(explain_input(loaded, x, img.shape, method=method,
-                                 progress=_Scaled(progress, k / 2, 1 / 2)))
-    return tuple(out)
+    return tuple(explain_frame(loaded, img, method=method,
+                               progress=_Scaled(progress, k / 2, 1 / 2))
+                 for k, img in enumerate((original, adversarial)))
 
 
 class EvidenceOverlay(QObject):
@@ -250,3 +247,16 @@ class EvidenceOverlay(QObject):
     def busy(self) -> bool:
         r = self.window.runner
         return r.running("evidence") or r.running("evidence-demo")
+
+    def settled(self) -> bool:
+        """Off, or every map that can be drawn is on screen (``--screenshot``
+        waits for it); a failed map counts as settled, it will not come."""
+        if self.busy():
+            return False
+        if not self.enabled or self.last_error:
+            return True
+        w, demo = self.window, self.window.demo
+        if w.scan is not None and w.model is not None and self.current is None:
+            return False
+        return not (demo.enabled and demo.outcome is not None
+                    and demo.current_model() is not None and self.demo_maps is None)

@@ -3,8 +3,9 @@ torch in the background, shows the window and then loads the model and the
 scans named on the command line on the task runner; the scan is analysed as
 soon as the model is ready.
 
-``--screenshot OUT.png`` waits until every load and analysis has finished,
-saves the window and exits (docs and tests use it). Demo mode (issue 5) adds
+``--screenshot OUT.png`` waits until every load and analysis has finished
+(and, with ``--evidence``, the evidence map is drawn), saves the window and
+exits (docs and tests use it). Demo mode (issue 5) adds
 its own options in :func:`build_parser` and applies them in :func:`apply_args`.
 """
 from __future__ import annotations
@@ -38,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="render the window once analysis has finished, save it and exit")
     p.add_argument("--theme", choices=("dark", "light"), help="colour theme for this session")
     p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1400x880")
+    p.add_argument("--evidence", action="store_true",
+                   help="start with the class-evidence map shown (key E); with --screenshot, "
+                        "the picture waits for the map")
     from core.attacks.spec import DEFAULTS
     demo = p.add_argument_group("demo mode (perturbed images, research demonstration)")
     demo.add_argument("--demo", metavar="ATTACK", type=str.lower,
@@ -54,6 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def apply_args(window, args: argparse.Namespace) -> None:
     """Options that act on the built window (demo mode hooks in here)."""
+    if args.evidence:
+        window.evidence.set_enabled(True)
     if args.paths:
         window.open_paths(args.paths)
     if args.demo:

@@ -263,8 +263,10 @@ class MainWindow(WindowActions, WindowOpening, QMainWindow):
         self.analysis_panel.show_frame(frames[i], len(frames), sum(not f.accepted for f in frames))
 
     def is_settled(self) -> bool:
-        """Nothing loading or analysing (used by --screenshot and tests)."""
-        return self.session.is_settled() and self.runner.is_idle() and not self.demo.busy()
+        """Nothing loading or analysing, and any evidence map drawn (used by
+        --screenshot and tests)."""
+        return (self.session.is_settled() and self.runner.is_idle() and not self.demo.busy()
+                and self.evidence.settled())
 
     # ----------------------------------------------------------- export etc
     def current_result_text(self) -> str | None:

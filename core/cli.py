@@ -47,6 +47,7 @@ def cmd_predict(args) -> int:
 
     analyzer = Analyzer(lm)
     failed = False
+    written: set[Path] = set()
     for p in args.paths:
         record = {"file": str(p), "ok": False, "error": None,
                   "model": {"name": lm.name, "sha256": lm.weights_sha256}, "frames": []}
@@ -57,6 +58,9 @@ def cmd_predict(args) -> int:
             if scan.n_frames > 1:  # a volume: how many frames went where
                 summary = summarize(result, lm.classes)
                 record["summary"] = summary.as_dict()
+            if args.evidence:
+                record["evidence"] = [str(e) for e in _write_evidence(
+                    lm, scan, Path(p), Path(args.evidence), args.evidence_method, written)]
             record["ok"] = True
         except (OCTGuardError, OSError) as exc:
             failed = True
@@ -69,7 +73,30 @@ def cmd_predict(args) -> int:
                 print(frame_line(f, f"{p} frame {f.frame}" if len(result.frames) > 1 else str(p)))
             if "summary" in record:
                 print(f"{p}: {summary.text()}")
+            for e in record.get("evidence", []):
+                print(f"{p}: evidence map {e}")
     return EXIT_FAILED_INPUT if failed else EXIT_OK
+
+
+def _write_evidence(lm, scan, path: Path, out_dir: Path, method: str, written: set) -> list[Path]:
+    """One overlay PNG per frame: NAME-evidence.png, or NAME-fNNN-evidence.png
+    for a volume; a name already written in this run gets a number, so two
+    scans with one name in different folders both keep their map."""
+    from .evidence import explain_frame
+    from .evidence_image import write_png
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, frame in enumerate(scan.frames):
+        stem = path.stem if scan.n_frames == 1 else f"{path.stem}-f{i:03d}"
+        target, k = out_dir / f"{stem}-evidence.png", 2
+        while target in written:
+            target, k = out_dir / f"{stem}-{k}-evidence.png", k + 1
+        ev = explain_frame(lm, frame, method=method)
+        written.add(write_png(target, frame, ev,
+                              description=f"{path.name} frame {i}: {ev.caption()}"))
+        out.append(target)
+    return out
 
 
 # -- attack: core/cli_attack.py --------------------------------------------
@@ -179,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("paths", nargs="+", metavar="PATH", help="scan files (JPEG, PNG, BMP, TIFF, DICOM)")
     pr.add_argument("--model", metavar="DIR", help=model_help)
     pr.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    from .evidence import DEFAULT_METHOD, METHODS
+    pr.add_argument("--evidence", metavar="DIR",
+                    help="also write each frame's class-evidence map over the scan, as PNG, into DIR")
+    pr.add_argument("--evidence-method", choices=tuple(METHODS), default=DEFAULT_METHOD,
+                    help=f"how the map is computed (default: {DEFAULT_METHOD}; docs/evidence.md)")
     pr.set_defaults(func=cmd_predict)
 
     at = sub.add_parser("attack", help="attack scans, write each adversarial file and report its verdict")

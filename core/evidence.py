@@ -15,10 +15,15 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .progress import Progress
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and torch are imported where used: the command line's parser reads
+# METHODS, and `octguard --help` must not wait for them
 
 # name -> what the user reads; DEFAULT_METHOD is the one measured best for its cost
 METHODS = {"gradcam": "Grad-CAM (last residual block)",
@@ -54,6 +59,7 @@ def to_frame(model_map: np.ndarray, frame_shape: tuple[int, int]) -> tuple[np.nd
     The forward path crops the centre square and resizes it to S; this resizes
     back to the square's side (bilinear, pixel centres aligned as the forward
     resize aligns them) and pastes it at the crop."""
+    import numpy as np
     import torch
     import torch.nn.functional as F
 
@@ -89,6 +95,7 @@ def _private(model):
 def explain_tensor(model, x, target: int, method: str = DEFAULT_METHOD,
                    progress: Progress | None = None) -> np.ndarray:
     """x: (1, C, S, S) in [0, 1] -> (S, S) float32 map, >= 0, raw scale."""
+    import numpy as np
     import torch
 
     if method not in METHODS:
@@ -133,7 +140,7 @@ def explain_frame(loaded, frame: np.ndarray, target: str | None = None,
                   method: str = DEFAULT_METHOD, progress: Progress | None = None) -> EvidenceMap:
     """The evidence map of one (H, W) frame for ``target`` (default: the
     model's predicted class), on the frame's own geometry."""
-    import torch
+    import numpy as np
 
     from .preprocess import to_tensor
 
@@ -144,8 +151,10 @@ def explain_frame(loaded, frame: np.ndarray, target: str | None = None,
 def explain_input(loaded, x, frame_shape, target: str | None = None,
                   method: str = DEFAULT_METHOD, progress: Progress | None = None) -> EvidenceMap:
     """Like :func:`explain_frame` for an already preprocessed (1, C, S, S)
-    input (the demo's adversarial image); ``frame_shape`` (S, S) keeps it on
-    the model-input geometry."""
+    input; ``frame_shape`` (S, S) keeps it on the model-input geometry
+    (bench.evidence_methods measures there). The demo goes through
+    :func:`explain_frame`, since a native attack's images are whole frames."""
+    import numpy as np
     import torch
 
     if x.shape[1] != loaded.model.in_channels:

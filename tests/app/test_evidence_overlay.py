@@ -94,16 +94,24 @@ def test_report_includes_the_map(qtbot, make_window, model_dirs, sample_png, tmp
     assert coloured(b) > coloured(a) + 100
 
 
-def test_demo_shows_clean_and_adversarial_maps(qtbot, make_window, model_dirs, sample_png):
+@pytest.mark.parametrize("native", [False, True], ids=["model-input", "native"])
+def test_demo_shows_clean_and_adversarial_maps(qtbot, make_window, model_dirs, sample_png,
+                                               native):
     w = make_window(model_dirs["accept"], [sample_png])
     w.evidence.set_enabled(True)
-    w.demo.set_params(DemoParams(attack="fgsm", eps=0.05))
+    w.demo.set_params(DemoParams(attack="fgsm", eps=0.05, native=native))
     w.demo.set_enabled(True)
     qtbot.waitUntil(lambda: w.evidence.demo_maps is not None and not w.demo.busy()
                     and not w.evidence.busy(), timeout=30000)
     clean, adv = w.evidence.demo_maps
-    assert clean.heat.shape == adv.heat.shape == (INPUT_SIZE, INPUT_SIZE)
     o = w.demo.outcome
+    # a native attack's images are whole frames: the map sits on the model's crop of them
+    shape = o.original.shape if native else (INPUT_SIZE, INPUT_SIZE)
+    assert clean.heat.shape == adv.heat.shape == shape
+    if native:
+        assert shape != (INPUT_SIZE, INPUT_SIZE) and shape[0] != shape[1]
+        top, left, side = clean.box
+        assert side == min(shape) and not clean.heat[:, :left].any()
     assert clean.target == o.clean.label and adv.target == o.adv.label
     panes = w.demo.panel.views.panes
     for k, m in (("original", clean), ("adversarial", adv)):

@@ -104,6 +104,33 @@ def test_predict_json_for_good_and_bad_files(samples, model_dir, tmp_path):
         assert rec["model"]["name"] == "cli-test" and len(rec["model"]["sha256"]) == 64
 
 
+def test_predict_writes_one_evidence_png_per_frame(samples, model_dir, tmp_path):
+    from PIL import Image
+
+    from core.io import load_scan
+
+    png = next(p for p in sorted(samples.iterdir()) if p.suffix == ".png")
+    vol = next(p for p in sorted(samples.iterdir()) if p.suffix == ".dcm")
+    out = tmp_path / "maps"
+    r = octguard("predict", png, vol, "--model", model_dir, "--json", "--evidence", out)
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [len(rec["evidence"]) for rec in records] == [1, 8]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{png.stem}-evidence.png"] + [f"{vol.stem}-f{i:03d}-evidence.png" for i in range(8)])
+    for rec in records:
+        frames = load_scan(rec["file"]).frames
+        for i, e in enumerate(rec["evidence"]):
+            with Image.open(e) as im:
+                assert im.mode == "RGB" and im.size == frames[i].shape[::-1]
+                assert "evidence" in im.text["Description"] and "not for clinical use" in im.text["Comment"]
+    # the text output names them too; an unknown method is a usage error, not a traceback
+    r = octguard("predict", png, "--model", model_dir, "--evidence", out)
+    assert r.returncode == 0 and f"evidence map {out / (png.stem + '-evidence.png')}" in r.stdout
+    r = octguard("predict", png, "--model", model_dir, "--evidence", out, "--evidence-method", "x")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
 def test_predict_without_a_model_says_so(samples, tmp_path):
     r = octguard("predict", next(samples.iterdir()), "--model", tmp_path / "nothing")
     assert r.returncode == 2 and "cannot load model" in r.stderr and "Traceback" not in r.stderr
