@@ -52,6 +52,10 @@ class AttackResult:
 
     @property
     def budget_text(self) -> str:
+        levels = self.budget * 255
+        if self.attack.endswith("-8bit") and abs(levels - round(levels)) < 1e-6:
+            # the file-level threat is set in whole grey levels; say it that way
+            return f"{round(levels)} grey levels (eps {round(levels)}/255)"
         return f"{self.budget_kind} {self.budget:g}"
 
     def cells(self) -> list[str]:
