@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .report import paper_row
+from .paper import paper_row
 from .report_data import ModelResult, Report, RiskRow
 from .tables import categories, confusion_table, fixed, fraction, num, pct, table
 

@@ -207,7 +207,8 @@ def main(args) -> int:
     bar.close()
     bar.note("writing the report" + (" (t-SNE first)" if cfg.tsne else ""))
 
-    from .report import PAPER, write_outputs
+    from .paper import PAPER
+    from .report import write_outputs
     counts = {}
     for it in items:
         counts[models[0].classes[it.label]] = counts.get(models[0].classes[it.label], 0) + 1
