@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from core.atomic import atomic_write_bytes
-from core.attacks.frame import AttackOutcome, category, known_label  # noqa: F401 - the demo's API
+from core.attacks.outcome import AttackOutcome, category, known_label  # noqa: F401 - the demo's API
 from core.errors import Cancelled, ModelError, OCTGuardError, ScanError
 from core.progress import Progress
 from core.risk import ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED
