@@ -99,7 +99,7 @@ def folder(ctx: Context) -> list[dict]:
     rows_out.append(row("folder", f"analyse a folder of {n} JPEG scans (viewer's folder job), "
                         f"{lm.input_size} px", rate(t_ours, n), "scans/s",
                         ref_name=f"bare forward, batch 32, {best_name} (the faster layout)",
-                        ref=rate(best, n), higher_is_better=True, target=0.8,
+                        ref=rate(best, n), higher_is_better=True, target=0.9,   # issue 13: >= 0.90 of a bare batched forward
                         extra={"bare_contiguous_scans_per_s": n / t_cont["median"],
                                "bare_channels_last_scans_per_s": n / t_cl["median"]}))
     return rows_out
