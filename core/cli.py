@@ -170,7 +170,8 @@ def cmd_fit_gate(args) -> int:
                             n_components=args.components,
                             covariance=args.covariance, reg_covar=args.reg_covar,
                             rejection_rate=args.rejection_rate, gate_parts=args.parts)
-    kind = gate.name if args.parts else f"{gate.covariance_type}, {gate.n_components} component(s)"
+    kind = (f"the paper's GMM, {gate.covariance_type}, {gate.n_components} component(s)"
+            if hasattr(gate, "covariance_type") else gate.name)
     print(f"refitted the gate of {args.out or args.model}: {kind}, "
           f"thresholds {', '.join(f'{t:.2f}' for t in gate.offset_)}")
     return EXIT_OK
@@ -260,12 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("model", help="model directory whose gate is refitted")
     fg.add_argument("--data", required=True, help="dataset folder or MANIFEST.csv")
     fg.add_argument("--split", required=True, help="split file: fitted on its labeled part, calibrated on calib")
-    fg.add_argument("--parts", default="",
-                    help="a multi-part gate instead of the paper's GMM, e.g. layer2:tied,pen:diag,squeeze "
-                         "(docs/training.md says which parts were chosen and why)")
     gd = TrainConfig   # the gate's defaults, as `train` fits it
+    fg.add_argument("--parts", default=gd.gate_parts,
+                    help=f"the multi-part gate's parts (default: the shipped {gd.gate_parts}; "
+                         "docs/training.md says why), e.g. layer2:tied,pen:diag,squeeze, or 'paper' "
+                         "for the paper's per-class GMM")
     fg.add_argument("--covariance", choices=["full", "diag", "lw"], default=gd.gate_covariance,
-                    help="the paper's GMM: covariance type (without --parts)")
+                    help="the paper's GMM: covariance type (with --parts paper)")
     fg.add_argument("--components", type=int, default=gd.gate_components,
                     help="the paper's GMM: components per class")
     fg.add_argument("--reg-covar", type=float, default=gd.gate_reg_covar,

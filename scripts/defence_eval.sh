@@ -16,7 +16,7 @@ for m in ssat at gce nt; do
     python -m core.cli fit-gate "runs/$m$SIZE" --data "$DATA" --split "$SPLIT" --parts "$PARTS" --out "runs/$m$SIZE-uad" --half
 done
 [ -f "runs/ssat$SIZE-gmm/manifest.json" ] || \
-  python -m core.cli fit-gate "runs/ssat$SIZE" --data "$DATA" --split "$SPLIT" --covariance full --out "runs/ssat$SIZE-gmm" --half
+  python -m core.cli fit-gate "runs/ssat$SIZE" --data "$DATA" --split "$SPLIT" --parts paper --covariance full --out "runs/ssat$SIZE-gmm" --half
 models=(); for m in ssat at gce nt; do [ -d "runs/$m$SIZE-uad" ] && models+=("runs/$m$SIZE-uad"); done
 # 1. the four methods and the paper's gate under PGD-10 (Tables 1-2; FGSM and t-SNE left out for CPU time)
 [ -f "$OUT/report.json" ] || ev --models "${models[@]}" "runs/ssat$SIZE-gmm" --out "$OUT" \

@@ -47,6 +47,10 @@ class TrainConfig:
     bn_recalibrate: bool = _opt(True, "re-estimate BatchNorm statistics on clean training images "
                                       "at the end")
     select: str = _opt("last", "keep the last epoch or the best one by clean accuracy on the calib part")
+    gate_parts: str = _opt("layer3:tied,squeeze:bits4",
+                           "gate: the parts of the shipped multi-part gate, chosen on calib attacks "
+                           "(docs/training.md), or 'paper' for the paper's per-class Gaussian mixture, "
+                           "which the --gate-components/-covariance/-reg-covar options shape")
     gate_components: int = _opt(1, "gate: Gaussian mixture components per class")
     gate_covariance: str = _opt("full", "gate covariance: full, diag or lw (Ledoit-Wolf shrinkage)")
     gate_reg_covar: float = _opt(1e-3, "gate: added to the covariance diagonals")

@@ -14,7 +14,7 @@ from ..hashing import sha256_file
 from ..model_store import save_model_dir
 from .batchnorm import reestimate_if_not_worse
 from .config import TrainConfig
-from .gate_fit import fit_gate
+from .gate_fit import fit_any_gate
 from .parts import TrainingScans
 
 
@@ -46,9 +46,9 @@ def finish(cfg: TrainConfig, final, best_state: dict | None, selected_epoch, sca
         say(f"calibration-part accuracy of the final model: {final_acc:.3f}")
     # the gate: fitted on clean training features, calibrated on held-out clean scans
     say("fitting the detection gate")
-    gate = fit_gate(final, scans.lab_x, scans.lab_y, scans.cal_x, device, n_components=cfg.gate_components,
-                    covariance=cfg.gate_covariance, reg_covar=cfg.gate_reg_covar,
-                    rejection_rate=cfg.gate_rejection_rate, seed=cfg.seed)
+    gate = fit_any_gate(final, scans.lab_x, scans.lab_y, scans.cal_x, device, parts=cfg.gate_parts,
+                        rejection_rate=cfg.gate_rejection_rate, n_components=cfg.gate_components,
+                        covariance=cfg.gate_covariance, reg_covar=cfg.gate_reg_covar, seed=cfg.seed)
     n_unl = 0 if scans.unl_x is None else len(scans.unl_x)
     meta = {
         "name": cfg.name or out.name,

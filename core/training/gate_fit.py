@@ -1,11 +1,13 @@
 """Fit the detection gate for a trained classifier.
 
-Fitted on the penultimate features of *clean* labeled training scans and
-calibrated on the held-out clean ``calib`` part of the split: thresholds set
-on the fitting scans themselves would be far too optimistic (with fewer scans
-than feature dimensions, in-sample likelihoods are inflated).
-``octguard fit-gate`` refits the gate of an existing model directory, e.g.
-with another covariance type, without retraining the classifier.
+Fitted on *clean* labeled training scans and calibrated on the held-out clean
+``calib`` part of the split: thresholds set on the fitting scans themselves
+would be far too optimistic (with fewer scans than feature dimensions,
+in-sample likelihoods are inflated). Two designs, one switch
+(``TrainConfig.gate_parts``): the shipped multi-part gate (core.detectors),
+or ``paper``, the paper's per-class GMM over penultimate features.
+``octguard train`` and ``octguard fit-gate`` both go through
+:func:`fit_any_gate`, so a researcher's model gets the gate the viewer ships.
 """
 from __future__ import annotations
 
@@ -40,8 +42,20 @@ def fit_uad_gate(model, lab_x, lab_y, cal_x, device, *, parts: str, rejection_ra
     return gate.calibrate(model, cal_x, device) if len(cal_x) else gate
 
 
+PAPER = "paper"   # gate_parts value: the paper's UAD instead of the multi-part gate
+
+
+def fit_any_gate(model, lab_x, lab_y, cal_x, device, *, parts: str = TrainConfig.gate_parts,
+                 rejection_rate=TrainConfig.gate_rejection_rate, **gmm_options):
+    """The gate ``parts`` names: the multi-part gate, or with ``paper`` the
+    paper's GMM, shaped by ``gmm_options`` (n_components, covariance, ...)."""
+    if parts.strip() == PAPER:
+        return fit_gate(model, lab_x, lab_y, cal_x, device, rejection_rate=rejection_rate, **gmm_options)
+    return fit_uad_gate(model, lab_x, lab_y, cal_x, device, parts=parts, rejection_rate=rejection_rate)
+
+
 def refit_model_gate(model_dir: str | Path, data: str, split_path: str, out: str | Path | None = None,
-                     half: bool = False, gate_parts: str = "", **options):
+                     half: bool = False, gate_parts: str = TrainConfig.gate_parts, **options):
     """Refit the gate in place, or with ``out`` write a copy of the model
     (fp16 weights with ``half``) and fit the copy's gate on the weights it
     actually holds."""
@@ -58,11 +72,7 @@ def refit_model_gate(model_dir: str | Path, data: str, split_path: str, out: str
     parts = split_items(index_dataset(data), read_split(split_path))
     lab_x, lab_y = decode_items(parts["labeled"], lm.input_size)
     cal_x, _ = decode_items(parts["calib"], lm.input_size)
-    if gate_parts:
-        gate = fit_uad_gate(lm.model, lab_x, lab_y, cal_x, lm.device, parts=gate_parts,
-                            rejection_rate=options.get("rejection_rate", 0.05))
-    else:
-        gate = fit_gate(lm.model, lab_x, lab_y, cal_x, lm.device, **options)
+    gate = fit_any_gate(lm.model, lab_x, lab_y, cal_x, lm.device, parts=gate_parts, **options)
     gate.save(lm.directory, lm.weights_sha256)
     write_manifest(lm.directory)
     return gate

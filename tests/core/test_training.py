@@ -117,7 +117,7 @@ def test_fp16_copy_with_refitted_gate(tiny_data, tmp_path):
 
     src = train(_cfg(tiny_data, tmp_path, "nt", epochs=1), log=lambda *a: None)
     gate = refit_model_gate(src, str(tiny_data), str(tiny_data / "split.json"), out=tmp_path / "half",
-                            half=True, covariance="diag")
+                            half=True, gate_parts="paper", covariance="diag")
     lm = load_model_dir(tmp_path / "half", device="cpu", require_gate=True)
     assert lm.meta["dtype"] == "float16" and lm.meta["method"] == "nt"
     assert (tmp_path / "half" / "weights.safetensors").stat().st_size < (src / "weights.safetensors").stat().st_size * 0.6
@@ -169,6 +169,22 @@ def test_fit_gate_parts_replaces_the_gate_with_a_multi_part_one(tiny_data, tmp_p
     # an unknown part is a one-line error, not a traceback
     assert cli_main(["fit-gate", str(out), "--data", str(tiny_data), "--split", str(tiny_data / "split.json"),
                      "--parts", "layer9:tied"]) != 0
+
+
+def test_train_fits_the_shipped_gate_unless_told_the_papers(tiny_data, tmp_path):
+    """A researcher's `octguard train` gives the gate design the viewer ships
+    (models/default), and `--gate-parts paper` the paper's GMM."""
+    from core.detectors import UADGate
+    from core.gate import GaussianGate
+
+    shipped = load_model_dir(ROOT / "models" / "default", device="cpu", require_gate=True).gate
+    out = train(_cfg(tiny_data, tmp_path, "nt", epochs=1), log=lambda *a: None)
+    gate = load_model_dir(out, device="cpu", require_gate=True).gate
+    assert isinstance(gate, UADGate)
+    assert [c.spec() for c in gate.components] == [c.spec() for c in shipped.components]
+    paper = train(_cfg(tiny_data, tmp_path / "p", "nt", epochs=1, gate_parts="paper"), log=lambda *a: None)
+    gate = load_model_dir(paper, device="cpu", require_gate=True).gate
+    assert isinstance(gate, GaussianGate) and gate.covariance_type == "lw"
 
 
 def test_batchnorm_reestimation_never_loses_calib_accuracy(tiny_data, tmp_path):
