@@ -24,7 +24,7 @@ def _risk_row(name: str, t: RiskRow, paper: dict | None = None) -> list[str]:
 
 
 def _risk_rows(models: list[ModelResult], key: str) -> list[list[str]]:
-    return [_risk_row(m.name, t, paper_row(m.method, t.eps) if key == "table2" else None)
+    return [_risk_row(m.label, t, paper_row(m.method, t.eps) if key == "table2" else None)
             for m in models for t in m.risk_rows(key)]
 
 
@@ -37,8 +37,8 @@ def file_level_markdown(models: list[ModelResult], header: list[str]) -> list[st
          "PGD on each test scan's full-resolution frame through inference's own centre crop and resize, every "
          "iterate on the 8-bit grid (whole grey levels, at most the stated number from the original): the file an "
          "attacker would hand over, scored as the viewer scores it. Clean accuracy on the same native path: "
-         + "; ".join(f"{m.name} {pct(m.raw['file_level']['clean_accuracy'])}" for m in runs) + ".", ""]
-    rows = [_risk_row(m.name, t)[:-1] + [f"{t.grey_levels} (max seen {fixed(t.max_linf_grey_levels, 2)})"]
+         + "; ".join(f"{m.label} {pct(m.raw['file_level']['clean_accuracy'])}" for m in runs) + ".", ""]
+    rows = [_risk_row(m.label, t)[:-1] + [f"{t.grey_levels} (max seen {fixed(t.max_linf_grey_levels, 2)})"]
             for m in runs for t in m.file_level]
     return L + table(header + ["grey levels"], rows)
 
@@ -79,9 +79,12 @@ def markdown(r: dict) -> str:
           f"images ({s['n_boot']} resamples, clean image and its attack resampled together).",
           f"- Paper figures: {r['paper']['source']}.", ""]
     models = r["models"]
+    typed = Report.of(r).models
+    # two models may share a name (one model with two gates): tables say which by folder, as the figures do
+    name = {id(m): t.label for m, t in zip(models, typed)}
     L += ["## Models", ""]
     L += table(["model", "method", "input", "weights sha256", "gate", "notes"],
-                [[m["model"]["name"], m["model"]["method"] or "?", f"{m['model']['input_size']} px",
+                [[name[id(m)], m["model"]["method"] or "?", f"{m['model']['input_size']} px",
                   f"`{m['model']['weights_sha256'][:12]}`",
                   _gate_summary(m["model"]["gate"]),
                   "; ".join(m["notes"]) or ""] for m in models])
@@ -89,12 +92,12 @@ def markdown(r: dict) -> str:
     L += ["## Clean accuracy and gate", ""]
     L += table(["model", "clean accuracy [95% CI]", "gate clean rejection [95% CI]", "accuracy of accepted",
                  "images/s"],
-                [[m["model"]["name"], pct(m["clean"]["accuracy"]),
+                [[name[id(m)], pct(m["clean"]["accuracy"]),
                   pct(m["clean"]["gate"]["rejection_rate"]) if m["clean"]["gate"] else "no gate",
                   fixed(m["clean"]["gate"]["accuracy_of_accepted"]) if m["clean"]["gate"] else "n/a",
                   fixed(m["clean"]["images_per_second"], 1)] for m in models])
     for m in models:
-        L += [f"Confusion matrix, {m['model']['name']} (rows true, columns predicted):", ""]
+        L += [f"Confusion matrix, {name[id(m)]} (rows true, columns predicted):", ""]
         L += confusion_table(m["clean"]["confusion_matrix"])
 
     L += ["## Figure 4: accuracy against perturbation budget", ""]
@@ -109,13 +112,13 @@ def markdown(r: dict) -> str:
         rows = []
         for m in models:
             by = {p[key]: p for p in m["figure4"].get(attack, [])}
-            rows.append([m["model"]["name"]] + [pct(by[b]["accuracy"]) if b in by else "" for b in budgets])
+            rows.append([name[id(m)]] + [pct(by[b]["accuracy"]) if b in by else "" for b in budgets])
         L += table(["model"] + [f"{key} {b:g}" for b in budgets], rows)
         if attack == "cw":
             rows = []
             for m in models:
                 by = {p["c"]: p for p in m["figure4"].get("cw", [])}
-                rows.append([m["model"]["name"]] + [
+                rows.append([name[id(m)]] + [
                     f"{by[b]['n_success']} / {by[b]['n']} ({by[b]['n_flipped']} flipped), "
                     f"L2 {fixed(by[b]['median_l2_flipped'])}" if b in by else ""
                     for b in budgets])
@@ -136,7 +139,7 @@ def markdown(r: dict) -> str:
             continue
         g = t["gate"]
         p = paper_row(m["model"]["method"], t["eps"])
-        rows.append([m["model"]["name"], f"{t['eps']:g}"] + [fixed(g["auprc"].get(c)) for c in classes]
+        rows.append([name[id(m)], f"{t['eps']:g}"] + [fixed(g["auprc"].get(c)) for c in classes]
                     + [num(g.get("auprc_average_ci")), f"{t['n_success']} / {t['n']}",
                        fixed(np.nanmean([v for v in g["auprc_chance"].values() if v is not None])
                           if any(v is not None for v in g["auprc_chance"].values()) else None),
@@ -148,8 +151,6 @@ def markdown(r: dict) -> str:
                     rows)
     else:
         L += ["Not run (needs PGD in --attacks and a gate).", ""]
-
-    typed = Report.of(r).models
 
     def risk_rows(key: str) -> list[list[str]]:
         return _risk_rows(typed, key)
@@ -172,7 +173,7 @@ def markdown(r: dict) -> str:
     L += ["## Every attack run: risk and gate AUPRC", "",
           "Risk and gate AUPRC for every attack and budget run (FGSM and C&W included), so no attack "
           "is reported by accuracy alone.", ""]
-    rows = [[m.name, a.attack, a.budget_text] + a.cells() for m in typed for a in m.all_attacks]
+    rows = [[m.label, a.attack, a.budget_text] + a.cells() for m in typed for a in m.all_attacks]
     L += table(["model", "attack", "budget", "accuracy under attack [CI]", "successful", "r(f) [CI]",
                  "r(f,g) [CI]", "gate AUPRC avg", "adv rejected/accepted right/accepted wrong"], rows) \
         if rows else ["Not run.", ""]

@@ -272,6 +272,25 @@ def test_report_md_tables_show_the_intervals_of_report_json(report):
         assert "[" in num(m.table2[0].r_f)
 
 
+def test_report_md_names_two_models_of_one_name_by_their_folders(report):
+    """One model with two gates (the shipped one and the paper's) shares a
+    name; every table must still say which row is which."""
+    import copy
+
+    from core.evaluation.report_markdown import markdown
+
+    _, r = report
+    twin = copy.deepcopy(r)
+    first = twin["models"][0]
+    second = copy.deepcopy(first)
+    first["model"]["directory"], second["model"]["directory"] = "runs/m-uad", "runs/m-gmm"
+    twin["models"] = [first, second]
+    name = first["model"]["name"]
+    md = markdown(twin)
+    assert f"| {name} (m-uad) |" in md and f"| {name} (m-gmm) |" in md
+    assert f"| {name} |" not in md
+
+
 def test_learning_curve_figure_and_points_from_reports(report, tmp_path, capsys):
     from core.evaluation.learning_curve import main as curve_main
 
