@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -32,6 +33,10 @@ def import_reader(path: Path, module: str, what: str, extra: str = EXTRA_ALL) ->
         mod = importlib.import_module(module)
     except ImportError as exc:
         lighter = f" (or the lighter 'octguard[{EXTRA_HEYEX}]')" if extra == EXTRA_HEYEX else ""
+        if getattr(sys, "frozen", False):   # the installed package: pip means nothing to its user
+            raise ScanError(path, f"{what} files need a reader this OCTGuard package was built "
+                                  f"without; it has to be rebuilt with 'octguard[{extra}]' "
+                                  f"installed (docs/install.md)") from None
         raise ScanError(path, f"{what} files need the optional vendor readers: install them "
                               f"with pip install 'octguard[{EXTRA_ALL}]'{lighter} "
                               f"({display_string(exc, 100)})") from None

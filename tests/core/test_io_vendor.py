@@ -249,13 +249,14 @@ print("imported:", sorted(m for m in sys.modules if m.split(".")[0] in ("eyepy",
 '''
 
 
-def _run_probe(tmp_path: Path, files, block: bool) -> list[str]:
+def _run_probe(tmp_path: Path, files, block: bool, frozen: bool = False) -> list[str]:
     import subprocess
     import sys
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
     if block:
-        (site / "sitecustomize.py").write_text(BLOCKER)
+        # frozen: as PyInstaller's bootloader sets it, for the installed package
+        (site / "sitecustomize.py").write_text(BLOCKER + ("\nsys.frozen = True\n" if frozen else ""))
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(repo)]))
     out = subprocess.run([sys.executable, "-c", PROBE, *map(str, files)], env=env, cwd=tmp_path,
@@ -285,6 +286,16 @@ def test_without_the_extra_a_vendor_file_names_the_extra_to_install(tmp_path):
     # a Zeiss .img has no header: its size is checked (one line) before any reader is imported
     assert lines[2].startswith(f"{img.name}: ") and "\n" not in lines[2]
     assert lines[3] == "imported: []"
+
+
+def test_the_installed_package_without_a_reader_says_so_without_pip(tmp_path):
+    """A clinician with the installer cannot pip install: the message says the
+    package lacks the reader and how IT rebuilds it."""
+    _, vol, _ = _some_files(tmp_path)
+    line = _run_probe(tmp_path, [vol], block=True, frozen=True)[0]
+    assert line.startswith("a.vol: Heidelberg VOL files need a reader this OCTGuard package was "
+                           "built without; it has to be rebuilt with 'octguard[heyex]' installed")
+    assert "pip install" not in line
 
 
 def test_vendor_readers_are_imported_only_when_a_vendor_file_opens(tmp_path):
