@@ -203,6 +203,8 @@ def markdown(result: dict) -> str:
         if "bare_contiguous_scans_per_s" in r:
             ref += (f" (contiguous {r['bare_contiguous_scans_per_s']:.1f}, channels_last "
                     f"{r['bare_channels_last_scans_per_s']:.1f} scans/s)")
+        if "ratio_to_one_forward" in r:
+            ratio += f" ({r['ratio_to_one_forward']:.2f} of one forward)"
         if "train_pass_only_labeled_images_per_s" in r:
             ref += f" (training pass alone: {r['train_pass_only_labeled_images_per_s']:.1f})"
         lines.append(f"| {name} | {_stat(r['value'], r['unit'])} | {ref} | {ratio} | {target} |")

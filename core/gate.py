@@ -52,6 +52,8 @@ class GaussianGate:
         self.rejection_rate = rejection_rate
         self.random_state = random_state
 
+    network_passes = 1   # forward passes of the classifier per scan: it reads the features of the one
+
     # -- fitting ---------------------------------------------------------
     def fit(self, features: np.ndarray, labels: np.ndarray) -> "GaussianGate":
         # scikit-learn only fits: importing it costs the viewer's first answer ~2 s

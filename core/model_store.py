@@ -131,7 +131,10 @@ def load_model_dir(directory: str | Path | None = None, device: torch.device | s
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as exc:
         raise ModelError(f"{directory}: weights do not fit a ResNet-18 classifier ({exc})") from exc
-    model.eval().to(device)
+    # channels_last: ResNet-18's convolutions run about 1.3x faster in it on
+    # the CPU (measured on Intel Xeon and AMD EPYC, bench/results); the weights'
+    # values and their sha256 on save are unchanged
+    model.eval().to(device, memory_format=torch.channels_last)
     gate = None
     if (directory / "gate.json").exists():
         gate = load_gate(directory, sha)

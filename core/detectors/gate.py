@@ -46,6 +46,12 @@ class UADGate:
     def name(self) -> str:
         return " + ".join(c.name for c in self.components)
 
+    @property
+    def network_passes(self) -> int:
+        """Forward passes of the classifier per scan: the one that classifies
+        and taps the features, plus one per squeezed copy."""
+        return 1 + sum(len(c.squeezers) for c in self.components if c.kind == "squeeze")
+
     # -- the one scoring path ------------------------------------------------
     def component_scores_torch(self, model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and the raw (N, n_components) scores, differentiably."""

@@ -83,6 +83,7 @@ def test_saved_gate_round_trips_and_refuses_tampering(fitted, tmp_path):
     lm = load_model_dir(tmp_path / "m", device="cpu", require_gate=True)
     assert isinstance(lm.gate, UADGate) and lm.gate.name == gate.name
     x = (xc[:8].float() / 255).expand(-1, 3, -1, -1)
+    model.to(memory_format=torch.channels_last)   # the layout load_model_dir gives: same arithmetic
     with torch.no_grad():
         a, b = gate.score_torch(model, x)[1], lm.gate.score_torch(lm.model, x)[1]
     assert torch.allclose(a, b, atol=1e-6)
