@@ -5,11 +5,26 @@ from __future__ import annotations
 import PySide6.QtWidgets  # noqa: F401 - bind pyqtgraph to PySide6 before importing it
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems import GradientEditorItem as _gradient_editor
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 # must precede building any view: the default (col-major) transposes images
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+
+class _NoColourMapMenu(_gradient_editor.ColorMapMenu):
+    """The histogram's gradient menu without colour maps. OCT is read in grey
+    (Invert gives the other grey), and pyqtgraph 0.14's full menu imports
+    matplotlib.pyplot while the window is built when matplotlib is installed:
+    1.0 s of the first window, measured (bench/results). Drop this when
+    pyqtgraph releases HistogramLUTItem(colorMapMenu=False) (its PR 3434)."""
+
+    def __init__(self, **_options):
+        super().__init__(showGradientSubMenu=False, showColorMapSubMenus=False)
+
+
+_gradient_editor.ColorMapMenu = _NoColourMapMenu   # the name GradientEditorItem builds its menu with
 
 NICE_MM = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 GREY = {"mode": "rgb", "ticks": [(0.0, (0, 0, 0, 255)), (1.0, (255, 255, 255, 255))]}
@@ -51,7 +66,7 @@ class ImageView(QWidget):
         self.histogram.item.plot.setBrush(pg.mkBrush(154, 163, 173, 90))
         self.histogram.item.region.setBrush(pg.mkBrush(60, 120, 195, 45))
         self.histogram.setToolTip("Window/level: drag the region or its edges")
-        # the gradient editor's context menu would let users pick colour maps; keep grey
+        # grey only: no ticks to drag colours onto (and no colour maps in the menu, above)
         self.histogram.gradient.showTicks(False)
 
         self.empty_label = QLabel("Open a scan: File > Open (Ctrl+O), drop a file here, "

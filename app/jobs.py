@@ -5,6 +5,8 @@ the window is on screen before torch has finished importing.
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +22,53 @@ THUMB = 96
 PREFETCH_BYTES = 128 * 2**20   # decoded frames waiting for the network: ~130 B-scans
 
 
-def load_model(model_dir: Path | None, progress: Progress, partial: Callable) -> Any:
-    """-> (LoadedModel, Analyzer). Raises ModelError with a readable message."""
-    progress.update(0.0, "loading torch")
+def _read_model(model_dir: Path | None) -> Any:
     from core import model_store
     from core.analysis import Analyzer
-    progress.update(0.5, "checking model files")
     directory = Path(model_dir) if model_dir else model_store.DEFAULT_MODEL_DIR
     loaded = model_store.load_model_dir(directory, device="cpu")
-    progress.update(1.0, "model ready")
     return loaded, Analyzer(loaded)
+
+
+def _key(model_dir: Path | str | None) -> str:
+    return str(Path(model_dir).resolve()) if model_dir else ""
+
+
+_preloads: dict[str, Future] = {}
+_preloads_lock = threading.Lock()
+
+
+def preload_model(model_dir: Path | str | None) -> None:
+    """Import torch and read the model on a plain thread, started before Qt
+    builds the window: torch's native work and the hashing release the GIL,
+    so both run at once (the first result comes ~0.5 s sooner on 2 cores).
+    The model job below takes the result, or the error, the first time it
+    asks for the same directory; later loads read the files again."""
+    future: Future = Future()
+    with _preloads_lock:
+        _preloads[_key(model_dir)] = future
+
+    def work() -> None:
+        try:
+            future.set_result(_read_model(Path(model_dir) if model_dir else None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the model job, which reports it
+            future.set_exception(exc)
+    threading.Thread(target=work, name="octguard-preload", daemon=True).start()
+
+
+def load_model(model_dir: Path | None, progress: Progress, partial: Callable) -> Any:
+    """-> (LoadedModel, Analyzer). Raises ModelError with a readable message."""
+    with _preloads_lock:
+        preloaded = _preloads.pop(_key(model_dir), None)
+    if preloaded is not None:
+        progress.update(0.0, "loading torch and the model")
+        result = preloaded.result()     # its errors are this job's errors
+        progress.update(1.0, "model ready")
+        return result
+    progress.update(0.0, "loading torch and checking model files")
+    result = _read_model(model_dir)
+    progress.update(1.0, "model ready")
+    return result
 
 
 def load_scan(path: Path, progress: Progress, partial: Callable) -> Scan:

@@ -1,7 +1,8 @@
 """Viewer entry point: ``run(argv)`` parses the command line, starts importing
-torch in the background, shows the window and then loads the model and the
-scans named on the command line on the task runner; the scan is analysed as
-soon as the model is ready.
+torch and reading the model in the background (app.jobs.preload_model),
+shows the window, and then the task runner's model job takes that model and
+the scans named on the command line are opened; the scan is analysed as soon
+as the model is ready.
 
 ``--screenshot OUT.png`` waits until every load and analysis has finished
 (and, with ``--evidence``, the evidence map is drawn), saves the window and
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -73,39 +73,24 @@ def run(argv: list[str] | None = None) -> int:
     return run_args(build_parser().parse_args(sys.argv[1:] if argv is None else argv))
 
 
-def preimport_engine() -> None:
-    """Start importing torch and the engine before Qt, on a plain thread.
-
-    The two imports overlap (much of torch's is loading native libraries),
-    so the model is ready sooner after the window paints. The model job on
-    the task runner imports the same modules; Python's per-module import
-    locks make it wait for these instead of importing twice, and it is the
-    job that loads the model and reports any failure."""
-    def work() -> None:
-        try:
-            import core.analysis  # noqa: F401
-            import core.model_store  # noqa: F401
-        except Exception:  # noqa: BLE001 - the model job re-imports and reports it
-            pass
-    threading.Thread(target=work, name="octguard-preimport", daemon=True).start()
-
-
 def run_args(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
-    preimport_engine()
+    from .jobs import preload_model
+    from .settings import Settings
+    settings = Settings.load()
+    # the model the window will ask for (the session's rule: --model, else the one chosen last time)
+    preload_model(args.model or settings.model_dir)
 
     # PySide6 before pyqtgraph (inside app.image_view) so pyqtgraph binds to it
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
-    from .settings import Settings
     from .theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("OCTGuard")
     app.setOrganizationName("OCTGuard")
-    settings = Settings.load()
     apply_theme(app, args.theme or settings.theme)
     window = MainWindow(settings, model_dir=args.model)
     window.t0 = t_start
