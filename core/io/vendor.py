@@ -36,7 +36,7 @@ def import_reader(path: Path, module: str, what: str, extra: str = EXTRA_ALL) ->
         if getattr(sys, "frozen", False):   # the installed package: pip means nothing to its user
             raise ScanError(path, f"{what} files need a reader this OCTGuard package was built "
                                   f"without; it has to be rebuilt with 'octguard[{extra}]' "
-                                  f"installed (docs/install.md)") from None
+                                  f"installed (docs/install.md; {display_string(exc, 100)})") from None
         raise ScanError(path, f"{what} files need the optional vendor readers: install them "
                               f"with pip install 'octguard[{EXTRA_ALL}]'{lighter} "
                               f"({display_string(exc, 100)})") from None
