@@ -22,7 +22,7 @@ THUMB = 96
 PREFETCH_BYTES = 128 * 2**20   # decoded frames waiting for the network: ~130 B-scans
 
 
-def _read_model(model_dir: Path | None) -> Any:
+def _read_model(model_dir: Path | str | None) -> Any:
     from core import model_store
     from core.analysis import Analyzer
     directory = Path(model_dir) if model_dir else model_store.DEFAULT_MODEL_DIR
@@ -50,7 +50,7 @@ def preload_model(model_dir: Path | str | None) -> None:
 
     def work() -> None:
         try:
-            future.set_result(_read_model(Path(model_dir) if model_dir else None))
+            future.set_result(_read_model(model_dir))
         except BaseException as exc:  # noqa: BLE001 - handed to the model job, which reports it
             future.set_exception(exc)
     threading.Thread(target=work, name="octguard-preload", daemon=True).start()
@@ -60,13 +60,9 @@ def load_model(model_dir: Path | None, progress: Progress, partial: Callable) ->
     """-> (LoadedModel, Analyzer). Raises ModelError with a readable message."""
     with _preloads_lock:
         preloaded = _preloads.pop(_key(model_dir), None)
-    if preloaded is not None:
-        progress.update(0.0, "loading torch and the model")
-        result = preloaded.result()     # its errors are this job's errors
-        progress.update(1.0, "model ready")
-        return result
     progress.update(0.0, "loading torch and checking model files")
-    result = _read_model(model_dir)
+    # a preload's errors are this job's errors
+    result = preloaded.result() if preloaded is not None else _read_model(model_dir)
     progress.update(1.0, "model ready")
     return result
 

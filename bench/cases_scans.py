@@ -5,12 +5,12 @@
   ResNet-18 forwards at batch 1 on the same preprocessed tensor;
 - a folder of 100 scans through the viewer's own folder job against bare
   batched forwards of the same 100 tensors (contiguous and channels_last);
+- the gate's score per scan.
 
 Both references run the network as many times per scan as the shipped gate
 does (``gate.network_passes``: the classifying pass plus one per squeezed
 copy), so the ratio measures what the pipeline adds to the network work the
 design needs; the ratio to a single forward is kept beside it.
-- the gate's score per scan.
 """
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def folder(ctx: Context) -> list[dict]:
                         f"{lm.input_size} px", rate(t_ours, n), "scans/s",
                         ref_name=f"bare forward x {passes} (the gate's passes), batch 32, "
                                  f"{best_name} (the faster layout)",
-                        ref=rate(best, n), higher_is_better=True, target=0.9,   # issue 13: >= 0.90 of a bare batched forward
+                        ref=rate(best, n), higher_is_better=True, target=0.9,   # issue 13: >= 0.90 of the bare batched forwards
                         extra={"network_passes": passes,
                                "bare_contiguous_scans_per_s": n / t_cont["median"],
                                "bare_channels_last_scans_per_s": n / t_cl["median"],

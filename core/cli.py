@@ -164,14 +164,14 @@ def cmd_train(args) -> int:
 
 
 def cmd_fit_gate(args) -> int:
-    from .training.gate_fit import refit_model_gate
+    from .training.gate_fit import PAPER, refit_model_gate
 
     gate = refit_model_gate(args.model, args.data, args.split, out=args.out, half=args.half,
                             n_components=args.components,
                             covariance=args.covariance, reg_covar=args.reg_covar,
                             rejection_rate=args.rejection_rate, gate_parts=args.parts)
     kind = (f"the paper's GMM, {gate.covariance_type}, {gate.n_components} component(s)"
-            if hasattr(gate, "covariance_type") else gate.name)
+            if args.parts.strip() == PAPER else gate.name)
     print(f"refitted the gate of {args.out or args.model}: {kind}, "
           f"thresholds {', '.join(f'{t:.2f}' for t in gate.offset_)}")
     return EXIT_OK

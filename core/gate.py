@@ -52,7 +52,7 @@ class GaussianGate:
         self.rejection_rate = rejection_rate
         self.random_state = random_state
 
-    network_passes = 1   # forward passes of the classifier per scan: it reads the features of the one
+    network_passes = 1   # forward passes of the classifier per scan: the features come from the classifying one
 
     # -- fitting ---------------------------------------------------------
     def fit(self, features: np.ndarray, labels: np.ndarray) -> "GaussianGate":
