@@ -18,12 +18,12 @@ from .resnet import resnet18
 
 class OCTClassifier(nn.Module):
     def __init__(self, num_classes: int = len(CLASSES), in_channels: int = 3,
-                 mean: float = 0.5, std: float = 0.25):
+                 mean: float = 0.5, std: float = 0.25, init_weights: bool = True):
         super().__init__()
         self.in_channels = in_channels
         self.register_buffer("mean", torch.full((1, in_channels, 1, 1), float(mean)))
         self.register_buffer("std", torch.full((1, in_channels, 1, 1), float(std)))
-        net = resnet18(num_classes)
+        net = resnet18(num_classes, init_weights)
         if in_channels != 3:
             net.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
         self.backbone = net

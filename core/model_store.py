@@ -126,7 +126,9 @@ def load_model_dir(directory: str | Path | None = None, device: torch.device | s
         state = load_file(str(directory / "weights.safetensors"))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"{directory}: weights unreadable ({exc})") from exc
-    model = OCTClassifier(len(meta.get("classes", CLASSES)), int(meta.get("in_channels", 3)))
+    # every weight is loaded next (strictly), so the initial draw is skipped
+    model = OCTClassifier(len(meta.get("classes", CLASSES)), int(meta.get("in_channels", 3)),
+                          init_weights=False)
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as exc:

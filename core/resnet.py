@@ -36,7 +36,7 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    def __init__(self, num_classes: int = 1000):
+    def __init__(self, num_classes: int = 1000, init_weights: bool = True):
         super().__init__()
         # modules are built in torchvision's order: each constructor draws
         # from the RNG, so the same seed gives the same initial weights
@@ -50,6 +50,8 @@ class ResNet18(nn.Module):
         self.layer4 = self._layer(256, 512, 2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512, num_classes)
+        if not init_weights:   # weights about to be loaded: skip a second 11M-value draw (50 ms)
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -71,6 +73,8 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def resnet18(num_classes: int = 1000) -> ResNet18:
-    """``torchvision.models.resnet18(weights=None, num_classes=...)``, without torchvision."""
-    return ResNet18(num_classes)
+def resnet18(num_classes: int = 1000, init_weights: bool = True) -> ResNet18:
+    """``torchvision.models.resnet18(weights=None, num_classes=...)``, without
+    torchvision. ``init_weights=False`` leaves the layers' own default
+    initialisation, for a model whose every weight is loaded next."""
+    return ResNet18(num_classes, init_weights)

@@ -5,6 +5,10 @@ The format is detected from the file's content, never its name, so a PNG
 called ``scan.jpg`` or a DICOM called ``scan.png`` loads. Every failure is a
 :class:`~core.errors.ScanError` naming the file and the reason. Files are
 only ever opened for reading.
+
+The DICOM and vendor readers are imported on their first file: pydicom alone
+takes 0.2 s to import, and the viewer's first answer on a JPEG waits for
+every import on its path (issue 13, bench/cases_viewer.py).
 """
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ import numpy as np
 
 from ..errors import ScanError
 from ..scan import Scan
-from .dicom import load_dicom
 from .formats import (FILE_DIALOG_FILTER, HEAD_BYTES, SNIFFED_SUFFIXES, SUPPORTED_SUFFIXES,
                       VENDOR_KINDS, describe_unknown, natural_key, sniff)
 from .images import load_image
@@ -37,8 +40,11 @@ def load_scan(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> Sc
     if kind in VENDOR_KINDS:
         from .vendor import load_vendor
         scan = load_vendor(kind, path, limits)
+    elif kind == "DICOM":
+        from .dicom import load_dicom
+        scan = load_dicom(path, limits)
     else:
-        scan = load_dicom(path, limits) if kind == "DICOM" else load_image(path, limits)
+        scan = load_image(path, limits)
     # Last line of defence for the Scan contract: finite and in [0, 1].
     if not np.isfinite(scan.frames).all():
         raise ScanError(path, "the pixel data contain NaN or infinite values")

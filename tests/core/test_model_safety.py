@@ -87,6 +87,15 @@ def test_valid_copy_loads(model_dir):
     assert lm.weights_sha256 == sha256_file(model_dir / "weights.safetensors")
 
 
+def test_loaded_weights_are_the_files_every_one(model_dir):
+    # the loader skips the initial random draw, so every tensor must come from the file
+    saved = load_file(str(model_dir / "weights.safetensors"))
+    loaded = load_model_dir(model_dir, device="cpu").model.state_dict()
+    assert saved.keys() == loaded.keys()
+    for k, v in saved.items():
+        assert torch.equal(loaded[k], v.float() if v.is_floating_point() else v), k
+
+
 def test_one_flipped_byte_in_weights(model_dir):
     w = model_dir / "weights.safetensors"
     data = bytearray(w.read_bytes())

@@ -36,3 +36,17 @@ def test_the_window_is_built_without_torch():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_reading_an_image_does_not_import_pydicom(tmp_path):
+    """pydicom costs 0.2 s to import; a JPEG's first answer should not wait for it."""
+    from PIL import Image
+    import numpy as np
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 80), dtype=np.uint8)).save(path)
+    code = ("import sys, core.io, app.jobs; "
+            f"core.io.load_scan({str(path)!r}); "
+            "print('pydicom' in sys.modules); sys.exit(1 if 'pydicom' in sys.modules else 0)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
