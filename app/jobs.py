@@ -102,7 +102,7 @@ def thumbnail(scan: Scan, size: int = THUMB) -> np.ndarray:
 
 
 def analyze_folder(paths: list[Path], analyzer, override: float | None,
-                   progress: Progress, partial: Callable, batch: int = 32) -> int:
+                   progress: Progress, partial: Callable) -> int:
     """Load and analyse every file; each row goes to ``partial`` as it is done,
     in order. Bad files become rows with an error, never an exception.
 
@@ -120,8 +120,10 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
 
     n = len(paths)
     pending: list[tuple[int, Path, object, np.ndarray]] = []
+    batch = 32                  # rows shown together when there is no model
     if analyzer is not None:
         analyzer = analyzer.with_threshold(override)
+        batch = analyzer.batch_size   # the network's own batch: one forward per flush
 
     def flush() -> None:
         if not pending:
