@@ -52,10 +52,15 @@ class UADGate:
         and taps the features, plus one per squeezed copy."""
         return 1 + sum(len(c.squeezers) for c in self.components if c.kind == "squeeze")
 
+    @property
+    def taps(self) -> set[str]:
+        """The classifier's taps the parts read (the others are not computed)."""
+        return {c.tap for c in self.components if c.kind == "class_gaussian"}
+
     # -- the one scoring path ------------------------------------------------
     def component_scores_torch(self, model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and the raw (N, n_components) scores, differentiably."""
-        logits, taps = forward_with_taps(model, x)
+        logits, taps = forward_with_taps(model, x, self.taps)
         pred = logits.argmax(1).detach()
         raw = torch.stack([c.score_torch(taps, pred, model=model, x=x, logits=logits)
                            for c in self.components], 1)
@@ -92,7 +97,8 @@ class UADGate:
         feats: dict[str, list] = {}
         with torch.no_grad():
             for i in range(0, len(images_u8), batch):
-                _, taps = forward_with_taps(model, as_float(images_u8[i:i + batch], model.in_channels, device))
+                _, taps = forward_with_taps(model, as_float(images_u8[i:i + batch], model.in_channels, device),
+                                            self.taps)
                 for k, v in taps.items():
                     feats.setdefault(k, []).append(v.double().cpu())
         model.train(was)

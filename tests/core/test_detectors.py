@@ -121,3 +121,20 @@ def test_full_covariance_part_is_the_papers_one_component_gmm():
     # equal up to the constant d/2 log(2 pi), which standardisation removes
     assert np.ptp(ours - paper) < 1e-9
     assert (ours - paper)[0] == pytest.approx(0.5 * 8 * np.log(2 * np.pi))
+
+
+def test_taps_asked_for_are_the_same_and_the_others_are_skipped():
+    import torch
+    from core.classifier import OCTClassifier
+    from core.detectors.taps import forward_with_taps
+
+    torch.manual_seed(0)
+    model = OCTClassifier().eval()
+    x = torch.rand(2, 1, 64, 64)   # one grey channel: the classifier replicates it
+    with torch.no_grad():
+        logits, every = forward_with_taps(model, x)
+        logits1, some = forward_with_taps(model, x, {"layer3"})
+        full = model(x.expand(-1, 3, -1, -1).contiguous())
+    assert set(some) == {"layer3", "pen"}
+    assert torch.equal(some["layer3"], every["layer3"]) and torch.equal(logits1, logits)
+    assert torch.allclose(full, logits)
