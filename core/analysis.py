@@ -137,8 +137,10 @@ class Analyzer:
             start = 0
             while start < s.n_frames:
                 take = min(size - n_buf, s.n_frames - start)
-                buf.append(to_tensor(s.frames[start:start + take], lm.input_size,
-                                     lm.model.in_channels))
+                # one grey channel: the classifier replicates it inside
+                # (OCTClassifier.normalise), so the squeezed copies and the
+                # batch hold a third of the pixels, with the same answer
+                buf.append(to_tensor(s.frames[start:start + take], lm.input_size, 1))
                 n_buf, start = n_buf + take, start + take
                 if n_buf == size:
                     yield torch.cat(buf)
