@@ -4,7 +4,9 @@
 - analyse one scan (load -> preprocess -> classify -> gate) against bare
   ResNet-18 forwards at batch 1 on the same preprocessed tensor;
 - a folder of 100 scans through the viewer's own folder job against bare
-  batched forwards of the same 100 tensors (contiguous and channels_last);
+  batched forwards of the same 100 tensors (contiguous and channels_last),
+  the three timed in interleaved rounds so the machine's drift cannot favour
+  one;
 - the gate's score per scan.
 
 Both references run the network as many times per scan as the shipped gate
@@ -14,9 +16,11 @@ design needs; the ratio to a single forward is kept beside it.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 
-from core.analysis import Analyzer
+from core.analysis import BATCH_SIZE, Analyzer
 from core.io import load_scan
 from core.model_store import load_model_dir
 from core.preprocess import to_tensor
@@ -24,7 +28,7 @@ from core.progress import Progress
 
 from .context import Context, row
 from .fixtures import write_dicom, write_jpegs
-from .timing import measure, rate, scale
+from .timing import measure, measure_interleaved, rate, scale
 
 MS = 1e3
 
@@ -97,29 +101,29 @@ def folder(ctx: Context) -> list[dict]:
     x = torch.cat([to_tensor(load_scan(p).frames, lm.input_size, lm.model.in_channels)
                    for p in paths]).to(ctx.device)
     model, passes = lm.model, lm.gate.network_passes
+    # the references in both layouts, each network in its own; a copy, so the
+    # three can be timed in interleaved rounds
+    layouts = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    nets = {name: copy.deepcopy(model).to(memory_format=fmt) for name, fmt in layouts.items()}
 
-    def bare(memory_format, batch=32):
+    def bare(name, batch=BATCH_SIZE):
+        net, fmt = nets[name], layouts[name]
+
         @torch.no_grad()
         def run():
             for i in range(0, n, batch):
-                xb = x[i:i + batch].contiguous(memory_format=memory_format)
+                xb = x[i:i + batch].contiguous(memory_format=fmt)
                 for _ in range(passes):
-                    model(xb)
+                    net(xb)
         return run
 
-    repeat = max(3, ctx.repeat // 2)
-    t_ours = measure(ours, repeat, 1, ctx.device)
-    shipped = torch.channels_last if model.backbone.conv1.weight.is_contiguous(
-        memory_format=torch.channels_last) else torch.contiguous_format
-    model.to(memory_format=torch.contiguous_format)
-    t_cont = measure(bare(torch.contiguous_format), repeat, 1, ctx.device)
-    model.to(memory_format=torch.channels_last)
-    t_cl = measure(bare(torch.channels_last), repeat, 1, ctx.device)
-    model.to(memory_format=shipped)
+    t = measure_interleaved({"ours": ours, **{k: bare(k) for k in layouts}},
+                            max(5, ctx.repeat // 2), 1, ctx.device)
+    t_ours, t_cont, t_cl = t["ours"], t["contiguous"], t["channels_last"]
     best, best_name = (t_cl, "channels_last") if t_cl["median"] < t_cont["median"] else (t_cont, "contiguous")
     rows_out.append(row("folder", f"analyse a folder of {n} JPEG scans (viewer's folder job), "
                         f"{lm.input_size} px", rate(t_ours, n), "scans/s",
-                        ref_name=f"bare forward x {passes} (the gate's passes), batch 32, "
+                        ref_name=f"bare forward x {passes} (the gate's passes), batch {BATCH_SIZE}, "
                                  f"{best_name} (the faster layout)",
                         ref=rate(best, n), higher_is_better=True, target=0.9,   # issue 13: >= 0.90 of the bare batched forwards
                         extra={"network_passes": passes,

@@ -29,6 +29,26 @@ def measure(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, device=N
     return summarize(times)
 
 
+def measure_interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1,
+                        device=None) -> dict[str, dict]:
+    """:func:`measure` for several functions at once, timed in rounds (one
+    run of each per round), so a slow spell of a shared machine falls on all
+    of them alike instead of on whichever ran during it; for figures that
+    are a ratio of two of them."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    _sync(device)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(max(repeat, 1)):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            times[k].append(time.perf_counter() - t0)
+    return {k: summarize(v) for k, v in times.items()}
+
+
 def summarize(times: list[float]) -> dict:
     times = sorted(float(t) for t in times)
     if len(times) >= 2:
