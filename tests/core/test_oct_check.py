@@ -36,6 +36,19 @@ def test_shipped_sample_scans_and_phantoms_pass():
         assert _check(make_phantom(c, 7)).ok
 
 
+@pytest.mark.parametrize("h", [5, 6, 127, 128, 129, 160, 16384])
+def test_sorted_median_and_quantile_are_numpys_bit_for_bit(h):
+    # the statistics take them from sorts; the fitted bounds were measured with
+    # np.median and np.quantile, so the values must not move by one ulp
+    rng = np.random.default_rng(h)
+    x = rng.random((9, h, 7), dtype=np.float32) ** 3       # skewed, like speckle
+    x[0, : h // 2] = 0.25                                  # ties, like flat background
+    s = np.sort(x, 1)
+    assert np.array_equal(oct_check.sorted_median(s), np.median(x, 1))
+    assert np.array_equal(oct_check.sorted_quantile(s, 0.95), np.quantile(x, 0.95, axis=1))
+    assert np.array_equal(oct_check.sorted_quantile(s, 0.3), np.quantile(x, 0.3, axis=1))
+
+
 def test_each_refusal_names_its_statistic():
     flat = oct_check.check(np.full((64, 64), 0.2, np.float32))[0]
     assert not flat.ok and flat.why == "no speckle texture"
