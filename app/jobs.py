@@ -5,9 +5,10 @@ the window is on screen before torch has finished importing.
 """
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import Future
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +21,9 @@ from core.scan import Scan
 
 THUMB = 96
 PREFETCH_BYTES = 128 * 2**20   # decoded frames waiting for the network: ~130 B-scans
+# Pillow decodes with the GIL released, so loaders on several cores decode
+# side by side; a few are enough to keep ahead of a batch
+LOAD_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _read_model(model_dir: Path | str | None) -> Any:
@@ -108,9 +112,11 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
 
     Single-frame scans are analysed in batches (a profile of the folder job
     showed batch-1 convolutions taking most of its time); volumes go alone,
-    with progress and cancellation inside them. The next files are decoded,
-    and their thumbnails drawn, on a prefetch thread while a batch is in the
-    network, so decoding overlaps inference."""
+    with progress and cancellation inside them. Files are decoded, and their
+    thumbnails drawn, on :data:`LOAD_WORKERS` prefetch threads at once. On an
+    accelerator they run on while a batch is in the network; on the CPU they
+    pause for it, since its threads already take every core (measured on 2
+    cores, 2026-12-04: a loader beside the forwards cost more than it hid)."""
     from core.io import load_scan as _load
     from core.prefetch import prefetch
 
@@ -125,13 +131,19 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
         analyzer = analyzer.with_threshold(override)
         batch = analyzer.batch_size   # the network's own batch: one forward per flush
 
+    def network():
+        """Around the network's work: the loaders pause when it runs on the CPU."""
+        on_cpu = analyzer is not None and analyzer.loaded.device.type == "cpu"
+        return loads.paused() if on_cpu else nullcontext()
+
     def flush() -> None:
         if not pending:
             return
         results, err = [None] * len(pending), None
         if analyzer is not None:
             try:
-                results = analyzer.analyze_many([s for _, _, s, _ in pending])
+                with network():
+                    results = analyzer.analyze_many([s for _, _, s, _ in pending])
             except (OCTGuardError, RuntimeError, ValueError) as exc:
                 err = f"analysis failed: {exc}"
         for (i, p, scan, thumb), res in zip(pending, results):
@@ -140,7 +152,7 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
 
     # closing: a cancel (raised by progress.update) stops the prefetch thread at once
     with closing(prefetch(load, paths, ahead=2 * batch, size=lambda got: got[0].frames.nbytes,
-                          budget=PREFETCH_BYTES)) as loads:
+                          budget=PREFETCH_BYTES, workers=LOAD_WORKERS)) as loads:
         for i, (p, loaded, exc) in enumerate(loads):
             progress.update(i / max(n, 1), f"{i + 1} of {n}: {p.name}")
             if exc is not None:
@@ -164,7 +176,8 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
                 inner = Progress(lambda f, m, i=i, p=p: progress.update(
                     (i + f) / max(n, 1), f"{i + 1} of {n}: {p.name}, {m}"))
                 try:
-                    res = analyzer.analyze(scan, inner)
+                    with network():
+                        res = analyzer.analyze(scan, inner)
                 except Cancelled:
                     raise
                 except (OCTGuardError, RuntimeError, ValueError) as exc:

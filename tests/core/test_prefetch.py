@@ -60,3 +60,73 @@ def test_a_consumer_exception_stops_the_loads():
             if item == 2:
                 raise RuntimeError("cancelled")
     assert len(started) <= 7
+
+
+def _concurrency_probe():
+    """A load that records how many loads run at the same moment."""
+    lock, state = threading.Lock(), {"now": 0, "most": 0, "threads": set()}
+
+    def load(i):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+            state["threads"].add(threading.get_ident())
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return i
+    return load, state
+
+
+def test_several_workers_load_side_by_side_and_keep_the_order():
+    load, state = _concurrency_probe()
+    got = list(prefetch(load, range(24), ahead=8, workers=3))
+    assert [g[0] for g in got] == list(range(24)) and [g[1] for g in got] == list(range(24))
+    assert state["most"] == 3 and len(state["threads"]) == 3
+
+
+def test_no_load_starts_while_paused():
+    started = []
+
+    def load(i):
+        started.append(i)
+        return i
+    loads = prefetch(load, range(100), ahead=4, workers=2)
+    next(loads)
+    with loads.paused():
+        time.sleep(0.05)                      # let the loaders fill up to ``ahead``
+        n = len(started)
+        for _ in range(3):
+            next(loads)                       # room appears, but the loaders are held
+        time.sleep(0.05)
+        assert len(started) == n
+    time.sleep(0.05)
+    assert len(started) > n                   # and they go on after the block
+    loads.close()
+
+
+def test_large_results_load_one_at_a_time():
+    # a folder of volumes: two of them would not fit the budget side by side
+    load, state = _concurrency_probe()
+    got = list(prefetch(load, range(8), ahead=8, size=lambda r: 100, budget=150, workers=4))
+    assert len(got) == 8 and state["most"] == 1
+    load, state = _concurrency_probe()          # small ones do go side by side
+    list(prefetch(load, range(8), ahead=8, size=lambda r: 10, budget=150, workers=4))
+    assert state["most"] > 1
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_dropping_the_iterator_stops_every_loader(workers):
+    started = []
+
+    def load(i):
+        started.append(i)
+        time.sleep(0.005)
+        return i
+    loads = prefetch(load, range(1000), ahead=4, workers=workers)
+    next(loads)
+    threads = list(loads._threads)
+    del loads                                  # what a consumer that raised leaves behind
+    for t in threads:
+        t.join(timeout=2)
+    assert not any(t.is_alive() for t in threads) and len(started) < 20
