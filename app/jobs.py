@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import Future
-from contextlib import closing, nullcontext
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -21,9 +21,19 @@ from core.scan import Scan
 
 THUMB = 96
 PREFETCH_BYTES = 128 * 2**20   # decoded frames waiting for the network: ~130 B-scans
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))     # a container's or taskset's share
+    except AttributeError:                      # not on Linux
+        return os.cpu_count() or 1
+
+
 # Pillow decodes with the GIL released, so loaders on several cores decode
-# side by side; a few are enough to keep ahead of a batch
-LOAD_WORKERS = max(1, min(4, os.cpu_count() or 1))
+# side by side. Four: on a 16-core H200 host the folder job ran at 526 scans/s
+# on CUDA with four and 423 with eight (the GIL), 2026-12-04
+LOAD_WORKERS = max(1, min(4, _usable_cpus()))
 
 
 def _read_model(model_dir: Path | str | None) -> Any:
@@ -112,29 +122,33 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
 
     Single-frame scans are analysed in batches (a profile of the folder job
     showed batch-1 convolutions taking most of its time); volumes go alone,
-    with progress and cancellation inside them. Files are decoded, and their
-    thumbnails drawn, on :data:`LOAD_WORKERS` prefetch threads at once. On an
-    accelerator they run on while a batch is in the network; on the CPU they
-    pause for it, since its threads already take every core (measured on 2
-    cores, 2026-12-04: a loader beside the forwards cost more than it hid)."""
+    with progress and cancellation inside them. Files are decoded, their
+    thumbnails drawn and single B-scans resized to the network's input on
+    :data:`LOAD_WORKERS` prefetch threads at once, while a batch is in the
+    network. Pausing them while the network ran on the CPU was tried and
+    measured slower (2026-12-04, 2 cores: 15 of 20 interleaved rounds, twice,
+    faster without; 16 cores: 712 against 734 ms for 96 scans)."""
     from core.io import load_scan as _load
     from core.prefetch import prefetch
 
-    def load(p: Path) -> tuple[Scan, np.ndarray]:
+    def load(p: Path) -> tuple[Scan, np.ndarray, Any]:
         scan = _load(p)
-        return scan, thumbnail(scan)
+        # a single B-scan's network input too, here on the loader threads,
+        # side by side (a volume is prepared a batch at a time as it is analysed)
+        ready = None
+        if analyzer is not None and scan.n_frames == 1:
+            try:
+                ready = analyzer.prepare(scan)
+            except (RuntimeError, ValueError):
+                pass                   # prepared again in the batch, which reports it
+        return scan, thumbnail(scan), ready
 
     n = len(paths)
-    pending: list[tuple[int, Path, object, np.ndarray]] = []
+    pending: list[tuple[int, Path, Scan, np.ndarray, Any]] = []
     batch = 32                  # rows shown together when there is no model
     if analyzer is not None:
         analyzer = analyzer.with_threshold(override)
         batch = analyzer.batch_size   # the network's own batch: one forward per flush
-
-    def network():
-        """Around the network's work: the loaders pause when it runs on the CPU."""
-        on_cpu = analyzer is not None and analyzer.loaded.device.type == "cpu"
-        return loads.paused() if on_cpu else nullcontext()
 
     def flush() -> None:
         if not pending:
@@ -142,11 +156,10 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
         results, err = [None] * len(pending), None
         if analyzer is not None:
             try:
-                with network():
-                    results = analyzer.analyze_many([s for _, _, s, _ in pending])
+                results = analyzer.analyze_many([e[2] for e in pending], inputs=[e[4] for e in pending])
             except (OCTGuardError, RuntimeError, ValueError) as exc:
                 err = f"analysis failed: {exc}"
-        for (i, p, scan, thumb), res in zip(pending, results):
+        for (i, p, scan, thumb, _), res in zip(pending, results):
             partial(FolderItem(i, p, thumb, res, err))
         pending.clear()
 
@@ -161,9 +174,9 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
                 flush()
                 partial(FolderItem(i, p, None, None, str(exc)))
                 continue
-            scan, thumb = loaded
+            scan, thumb, ready = loaded
             if scan.n_frames == 1:
-                pending.append((i, p, scan, thumb))
+                pending.append((i, p, scan, thumb, ready))
                 if len(pending) >= batch:
                     flush()
                 continue
@@ -176,8 +189,7 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
                 inner = Progress(lambda f, m, i=i, p=p: progress.update(
                     (i + f) / max(n, 1), f"{i + 1} of {n}: {p.name}, {m}"))
                 try:
-                    with network():
-                        res = analyzer.analyze(scan, inner)
+                    res = analyzer.analyze(scan, inner)
                 except Cancelled:
                     raise
                 except (OCTGuardError, RuntimeError, ValueError) as exc:

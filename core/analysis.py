@@ -105,15 +105,29 @@ class Analyzer:
                 why="" if ok else checks[i].why))
         return out
 
-    def analyze_many(self, scans: list[Scan], progress: Progress | None = None) -> list[ScanResult]:
+    def prepare(self, scan: Scan) -> torch.Tensor:
+        """The scan's frames as the network's input, (F, 1, S, S): the CPU
+        work before the network, which the folder job does on its loader
+        threads for single B-scans. One grey channel: the classifier
+        replicates it inside (OCTClassifier.normalise), so the squeezed copies
+        and the batch hold a third of the pixels, with the same answer."""
+        return self._input(scan.frames)
+
+    def _input(self, frames: np.ndarray) -> torch.Tensor:
+        return to_tensor(frames, self.loaded.input_size, 1)
+
+    def analyze_many(self, scans: list[Scan], progress: Progress | None = None,
+                     inputs: list[torch.Tensor | None] | None = None) -> list[ScanResult]:
         """Several scans with their frames batched together, so a folder of
         single B-scans runs at batched speed instead of one forward each. A
-        volume is the one-scan case: folders and volumes share this path."""
+        volume is the one-scan case: folders and volumes share this path.
+        ``inputs``: :meth:`prepare` of each scan where already done (None
+        where not); the rest are prepared here, a batch at a time."""
         if not scans:
             return []
         n = sum(s.n_frames for s in scans)
         frames: list[FrameResult] = []
-        for x in self._batches(scans):
+        for x in self._batches(scans, inputs or [None] * len(scans)):
             if progress is not None:
                 progress.update(len(frames) / n, f"frame {len(frames) + 1} of {n}")
             frames.extend(self.analyze_tensor(x))
@@ -128,19 +142,18 @@ class Analyzer:
             k += s.n_frames
         return out
 
-    def _batches(self, scans: list[Scan]):
+    def _batches(self, scans: list[Scan], inputs: list[torch.Tensor | None]):
         """Model-input batches of ``batch_size`` frames across the scans, each
-        scan's frames preprocessed at its own size, a batch at a time."""
-        lm, size = self.loaded, self.batch_size
+        scan's frames preprocessed at its own size (unless prepared), a batch
+        at a time, so a long volume never sits in memory at input size."""
+        size = self.batch_size
         buf, n_buf = [], 0
-        for s in scans:
+        for s, ready in zip(scans, inputs):
             start = 0
             while start < s.n_frames:
                 take = min(size - n_buf, s.n_frames - start)
-                # one grey channel: the classifier replicates it inside
-                # (OCTClassifier.normalise), so the squeezed copies and the
-                # batch hold a third of the pixels, with the same answer
-                buf.append(to_tensor(s.frames[start:start + take], lm.input_size, 1))
+                buf.append(ready[start:start + take] if ready is not None
+                           else self._input(s.frames[start:start + take]))
                 n_buf, start = n_buf + take, start + take
                 if n_buf == size:
                     yield torch.cat(buf)

@@ -1,23 +1,18 @@
 """Run a loader ahead of its consumer on background threads.
 
 The viewer's folder job decodes the next files (and draws their thumbnails)
-on these threads: Pillow's decoders release the GIL, so several load at once,
-and on an accelerator they overlap the network. Results come back in order;
-a loader's exception comes back with its item instead of stopping the walk,
-so one bad file is one bad row. What is loaded but not yet taken is bounded
+on these threads while a batch is in the network: Pillow's decoders release
+the GIL, so several load at once, beside the network. Results come back in
+order; a loader's exception comes back with its item instead of stopping the
+walk, so one bad file is one bad row. What is loaded but not yet taken is bounded
 in count and in bytes, so a folder of large volumes cannot fill memory: at
 most ``budget`` bytes plus the items being loaded. Loads run side by side
 only while that many of the largest result seen fit the budget, and the
 first runs alone, so a folder of volumes loads one at a time.
-
-``paused()`` holds the loaders between items while the consumer's own work
-needs every core (the network on the CPU, whose threads already take them
-all: a loader beside them slows the forwards by more than it saves).
 """
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -37,7 +32,7 @@ class _Shared:
         self.held = 0                        # bytes in ``done``
         self.loading = 0                     # items being loaded now
         self.largest = None                  # bytes of the largest result so far
-        self.stop = self.paused = self.exhausted = False
+        self.stop = self.exhausted = False
         self.running = workers               # loader threads still alive
 
     def room(self) -> bool:
@@ -45,8 +40,7 @@ class _Shared:
             return True
         side_by_side = self.loading == 0 or (
             self.largest is not None and (self.loading + 1) * self.largest <= self.budget)
-        return (not self.paused and side_by_side and self.started - self.taken < self.ahead
-                and self.held < self.budget)
+        return side_by_side and self.started - self.taken < self.ahead and self.held < self.budget
 
     def work(self) -> None:
         try:
@@ -103,18 +97,6 @@ class Prefetch(Iterator):
             s.held -= 0 if entry[1] is None else s.size(entry[1])
             s.cond.notify_all()
         return entry
-
-    @contextmanager
-    def paused(self):
-        """No loader starts an item inside this block (one already started finishes)."""
-        with self._s.cond:
-            self._s.paused = True
-        try:
-            yield
-        finally:
-            with self._s.cond:
-                self._s.paused = False
-                self._s.cond.notify_all()
 
     def close(self) -> None:
         """Stop the loaders after the items they are on (a cancel)."""

@@ -33,3 +33,17 @@ def test_analyze_many_matches_one_by_one(tmp_path):
         for a, b in zip(res.frames, alone.frames):
             assert a.label == b.label and a.accepted == b.accepted
             assert abs(a.score - b.score) < 1e-3 * max(1.0, abs(b.score))
+
+
+def test_prepared_inputs_give_the_same_answers(tmp_path):
+    # the folder job prepares single B-scans on its loader threads
+    d, _, _ = write_random_model(tmp_path / "m", features="phantoms", offset=0.0)
+    analyzer = Analyzer(load_model_dir(d, device="cpu"), batch_size=3)
+    rng = np.random.default_rng(2)
+    scans = [Scan(rng.uniform(0, 1, (k, 40, 48)).astype(np.float32)) for k in (1, 2, 1, 3, 1)]
+    inputs = [analyzer.prepare(s) if s.n_frames == 1 else None for s in scans]
+    assert inputs[0].shape == (1, 1, analyzer.loaded.input_size, analyzer.loaded.input_size)
+    plain = analyzer.analyze_many(scans)
+    ready = analyzer.analyze_many(scans, inputs=inputs)
+    for a, b in zip(plain, ready):
+        assert [f.as_dict() for f in a.frames] == [f.as_dict() for f in b.frames]

@@ -85,26 +85,6 @@ def test_several_workers_load_side_by_side_and_keep_the_order():
     assert state["most"] == 3 and len(state["threads"]) == 3
 
 
-def test_no_load_starts_while_paused():
-    started = []
-
-    def load(i):
-        started.append(i)
-        return i
-    loads = prefetch(load, range(100), ahead=4, workers=2)
-    next(loads)
-    with loads.paused():
-        time.sleep(0.05)                      # let the loaders fill up to ``ahead``
-        n = len(started)
-        for _ in range(3):
-            next(loads)                       # room appears, but the loaders are held
-        time.sleep(0.05)
-        assert len(started) == n
-    time.sleep(0.05)
-    assert len(started) > n                   # and they go on after the block
-    loads.close()
-
-
 def test_large_results_load_one_at_a_time():
     # a folder of volumes: two of them would not fit the budget side by side
     load, state = _concurrency_probe()
