@@ -4,11 +4,11 @@ The viewer's folder job decodes the next files (and draws their thumbnails)
 on these threads while a batch is in the network: Pillow's decoders release
 the GIL, so several load at once, beside the network. Results come back in
 order; a loader's exception comes back with its item instead of stopping the
-walk, so one bad file is one bad row. What is loaded but not yet taken is bounded
-in count and in bytes, so a folder of large volumes cannot fill memory: at
-most ``budget`` bytes plus the items being loaded. Loads run side by side
-only while that many of the largest result seen fit the budget, and the
-first runs alone, so a folder of volumes loads one at a time.
+walk, so one bad file is one bad row. What is loaded but not yet taken is
+bounded in count and in bytes, so a folder of large volumes cannot fill
+memory: at most ``budget`` bytes plus the items being loaded. Loads run side
+by side only while that many of the largest result seen fit the budget, and
+the first runs alone, so a folder of volumes loads one at a time.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class _Shared:
     def __init__(self, load, items, ahead, size, budget, workers):
         self.load, self.items, self.ahead, self.size, self.budget = load, iter(items), ahead, size, budget
         self.cond = threading.Condition()
-        self.done: dict[int, tuple] = {}     # index -> (item, result, exc), loaded, not yet taken
+        self.done: dict[int, tuple] = {}     # index -> ((item, result, exc), bytes): loaded, not taken
         self.started = self.taken = 0        # items handed to a loader / to the consumer
         self.held = 0                        # bytes in ``done``
         self.loading = 0                     # items being loaded now
@@ -62,7 +62,7 @@ class _Shared:
                     entry = (item, None, exc)
                 nbytes = 0 if entry[1] is None else self.size(entry[1])
                 with self.cond:
-                    self.done[i] = entry
+                    self.done[i] = entry, nbytes
                     self.held += nbytes
                     self.loading -= 1
                     if entry[1] is not None:     # a failed load says nothing of sizes
@@ -92,9 +92,9 @@ class Prefetch(Iterator):
             s.cond.wait_for(lambda: s.taken in s.done or s.stop or s.running == 0)
             if s.taken not in s.done:
                 raise StopIteration
-            entry = s.done.pop(s.taken)
+            entry, nbytes = s.done.pop(s.taken)
             s.taken += 1
-            s.held -= 0 if entry[1] is None else s.size(entry[1])
+            s.held -= nbytes
             s.cond.notify_all()
         return entry
 
@@ -104,7 +104,7 @@ class Prefetch(Iterator):
             self._s.stop = True
             self._s.cond.notify_all()
         for t in self._threads:
-            if t is not threading.current_thread():
+            if t is not threading.current_thread():   # a finaliser may run on any thread
                 t.join()
 
     def __del__(self):
