@@ -163,7 +163,7 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
             partial(FolderItem(i, p, thumb, res, err))
         pending.clear()
 
-    # closing: a cancel (raised by progress.update) stops the prefetch thread at once
+    # closing: a cancel (raised by progress.update) stops the prefetch threads at once
     with closing(prefetch(load, paths, ahead=2 * batch, size=lambda got: got[0].frames.nbytes,
                           budget=PREFETCH_BYTES, workers=LOAD_WORKERS)) as loads:
         for i, (p, loaded, exc) in enumerate(loads):
