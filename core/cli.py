@@ -14,29 +14,12 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 2, 2
-
-
-def _err(msg: str) -> None:
-    print(f"octguard: {msg}", file=sys.stderr)
-
-
-def _load_model(model_dir, require_gate=False):
-    from .errors import ModelError
-    from .model_store import DEFAULT_MODEL_DIR, load_model_dir
-
-    path = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    try:
-        return load_model_dir(path, require_gate=require_gate)
-    except ModelError as exc:
-        hint = "" if model_dir else " (no --model given; train one with `octguard train` or pass --model DIR)"
-        _err(f"cannot load model: {exc}{hint}")
-        return None
+from .cli_support import EXIT_FAILED_INPUT, EXIT_OK, EXIT_USAGE, err, load_model
 
 
 # -- predict ---------------------------------------------------------------
 def cmd_predict(args) -> int:
-    lm = _load_model(args.model)
+    lm = load_model(args.model)
     if lm is None:
         return EXIT_USAGE
     from .analysis import Analyzer
@@ -65,7 +48,7 @@ def cmd_predict(args) -> int:
         except (OCTGuardError, OSError) as exc:
             failed = True
             record["error"] = str(exc)
-            _err(f"{p}: {exc}" if str(p) not in str(exc) and Path(p).name not in str(exc) else str(exc))
+            err(f"{p}: {exc}" if str(p) not in str(exc) and Path(p).name not in str(exc) else str(exc))
         if args.json:
             print(json.dumps(record), flush=True)
         elif record["ok"]:
@@ -193,7 +176,7 @@ def cmd_evaluate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import CLASSES, __version__
+    from . import __version__
 
     p = argparse.ArgumentParser(prog="octguard", description=(
         "OCT B-scan classifier with an adversarial-input gate. "
@@ -319,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     except (OCTGuardError, ValueError, OSError) as exc:
         # users get one line, never a traceback (bad flags, files, data folders)
-        _err(str(exc))
+        err(str(exc))
         return EXIT_USAGE
 
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .attacks.spec import DEFAULTS, METHODS, MODEL, NATIVE
+from .cli_support import EXIT_FAILED_INPUT, EXIT_OK, EXIT_USAGE, err, load_model
 
 FORMAT_SUFFIX = {"png": ".png", "dcm": ".dcm", "tif": ".tif", "npy": ".npy"}
 
@@ -48,10 +49,6 @@ def add_attack_args(at: argparse.ArgumentParser) -> None:
     at.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed of PGD's random start")
     at.add_argument("--model", help="model directory (default: models/default)")
     at.add_argument("--json", action="store_true", help="one JSON object per input per line")
-
-
-def _err(msg: str) -> None:
-    print(f"octguard: {msg}", file=sys.stderr)
 
 
 def _spec(args, fmt: str):
@@ -145,20 +142,19 @@ def _print_text(rec: dict, many: bool) -> None:
 
 
 def cmd_attack(args) -> int:
-    from .cli import EXIT_FAILED_INPUT, EXIT_OK, EXIT_USAGE, _load_model
     from .errors import Cancelled, OCTGuardError
     from .writers import output_format
 
     if args.out and len(args.paths) > 1:
-        _err("--out names one file; give --out-dir DIR to attack several scans")
+        err("--out names one file; give --out-dir DIR to attack several scans")
         return EXIT_USAGE
     if args.out:
         output_format(args.out)     # refuse a bad suffix before loading anything
-    lm = _load_model(args.model, require_gate=args.method == "adaptive")
+    lm = load_model(args.model, require_gate=args.method == "adaptive")
     if lm is None:
         return EXIT_USAGE
     if args.label and args.label not in lm.classes:
-        _err(f"unknown --label {args.label!r}; this model's labels are {', '.join(lm.classes)}")
+        err(f"unknown --label {args.label!r}; this model's labels are {', '.join(lm.classes)}")
         return EXIT_USAGE
     failed, used = False, set()
     for p in args.paths:
@@ -169,7 +165,7 @@ def cmd_attack(args) -> int:
         except (OCTGuardError, OSError, ValueError) as exc:
             failed = True
             rec = {"file": str(p), "ok": False, "error": str(exc)}
-            _err(str(exc) if str(p) in str(exc) or Path(p).name in str(exc) else f"{p}: {exc}")
+            err(str(exc) if str(p) in str(exc) or Path(p).name in str(exc) else f"{p}: {exc}")
         if args.json:
             print(json.dumps(rec), flush=True)
         elif rec["ok"]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from ..batches import decode_items
+from ..cli_support import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, err
 from ..classifier import default_device
 from ..data import Item, index_dataset, read_split, split_items
 from ..errors import ModelError, ScanError
@@ -31,13 +32,8 @@ from .config import EvalConfig, config_from_args
 from .protocol import (attack_row, clean_as_point, clean_section, figure4_point, run_pass,
                        summary_row)
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 AUDIT_LABEL = "final audit figures, evaluated once"
 TEST_LABEL = "split test part"
-
-
-def _err(msg: str) -> None:
-    print(f"octguard evaluate: {msg}", file=sys.stderr)
 
 
 def pick_device(name: str) -> torch.device:
@@ -164,7 +160,7 @@ def main(args) -> int:
         items = limit_items(evaluation_items(args.data, split, args.audit), args.limit, args.seed)
         models = [load_model_dir(d, device=device) for d in args.models]
     except (ModelError, ValueError, FileNotFoundError, OSError, KeyError, RuntimeError) as exc:
-        _err(str(exc))  # RuntimeError: torch.device("nonsense")
+        err(str(exc), "evaluate")  # RuntimeError: torch.device("nonsense")
         return EXIT_USAGE
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,11 +194,11 @@ def main(args) -> int:
             tsne_inputs.append(tsne_in)
     except KeyboardInterrupt:
         bar.close()
-        _err("interrupted; no report written")
+        err("interrupted; no report written", "evaluate")
         return EXIT_INTERRUPTED
     except (ScanError, ValueError, RuntimeError) as exc:
         bar.close()
-        _err(f"evaluation failed: {exc}")
+        err(f"evaluation failed: {exc}", "evaluate")
         return EXIT_USAGE
     bar.close()
     bar.note("writing the report" + (" (t-SNE first)" if cfg.tsne else ""))
@@ -242,7 +238,7 @@ def main(args) -> int:
     try:
         write_outputs(report, tsne_inputs, out, seed=cfg.seed, wall_start=t_start)
     except OSError as exc:
-        _err(f"cannot write the report: {exc}")
+        err(f"cannot write the report: {exc}", "evaluate")
         return EXIT_USAGE
     if not quiet:
         print(f"wrote {out / 'report.md'} and {out / 'report.json'}", file=sys.stderr)
