@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ood_set import WORDS, _ellipse, _grid, _smooth
+from .ood_draw import WORDS, ellipse, grid, smooth
 
 
 def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -67,7 +67,7 @@ def _fractal(rng, h, w, beta=2.0):
 
 
 def landscape(rng, h, w):
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     horizon = h * rng.uniform(0.3, 0.7) + 0.08 * h * _fractal(rng, 1, w, 2.5)[0]
     sky = 0.85 - 0.4 * yy / h + 0.05 * _fractal(rng, h, w, 3.0)
     ground = rng.uniform(0.2, 0.5) + 0.12 * _fractal(rng, h, w, rng.uniform(1.2, 2.2))
@@ -85,29 +85,29 @@ def mr(rng, h, w):
         a = a / np.quantile(a, rng.uniform(0.97, 0.999))
         k = int(rng.integers(0, 4))
         return np.clip(_resize(np.rot90(a, k), h, w), 0, 1).astype(np.float32)
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     cy, cx = h / 2 + rng.uniform(-20, 20), w / 2 + rng.uniform(-20, 20)
     ry, rx = h * rng.uniform(0.38, 0.46), w * rng.uniform(0.30, 0.40)
     img = np.zeros((h, w), np.float32)
-    img[_ellipse(yy, xx, cy, cx, ry, rx)] = 0.85                    # scalp / fat
-    img[_ellipse(yy, xx, cy, cx, ry - 10, rx - 10)] = 0.25          # skull (dark in T1)
-    img[_ellipse(yy, xx, cy, cx, ry - 18, rx - 18)] = 0.55          # grey matter
-    folds = _smooth(rng.normal(size=(h, w)).astype(np.float32), 6)
-    wm = _ellipse(yy, xx, cy, cx, ry - 40, rx - 40) & (folds > -0.05)
+    img[ellipse(yy, xx, cy, cx, ry, rx)] = 0.85                    # scalp / fat
+    img[ellipse(yy, xx, cy, cx, ry - 10, rx - 10)] = 0.25          # skull (dark in T1)
+    img[ellipse(yy, xx, cy, cx, ry - 18, rx - 18)] = 0.55          # grey matter
+    folds = smooth(rng.normal(size=(h, w)).astype(np.float32), 6)
+    wm = ellipse(yy, xx, cy, cx, ry - 40, rx - 40) & (folds > -0.05)
     img[wm] = 0.72                                                  # white matter
     for side in (-1, 1):                                            # ventricles
-        img[_ellipse(yy, xx, cy - 10, cx + side * 18, 35, 10, side * 0.3)] = 0.12
-    img = _smooth(img, 2) + rng.normal(0, 0.015, img.shape)
+        img[ellipse(yy, xx, cy - 10, cx + side * 18, 35, 10, side * 0.3)] = 0.12
+    img = smooth(img, 2) + rng.normal(0, 0.015, img.shape)
     return np.clip(img, 0, 1).astype(np.float32)
 
 
 def xray(rng, h, w):
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     cx = w / 2 + rng.uniform(-15, 15)
     body = np.exp(-(((xx - cx) / (w * rng.uniform(0.35, 0.45))) ** 6))
     img = 0.15 + 0.6 * body
     for side in (-1, 1):                                            # lungs
-        m = _ellipse(yy, xx, h * 0.45, cx + side * w * 0.18, h * 0.32, w * 0.12)
+        m = ellipse(yy, xx, h * 0.45, cx + side * w * 0.18, h * 0.32, w * 0.12)
         img = np.where(m, img - 0.35, img)
     for k in range(int(rng.integers(8, 12))):                        # ribs
         y = h * 0.18 + k * h * 0.065
@@ -115,14 +115,14 @@ def xray(rng, h, w):
             arc = np.abs(yy - (y + 0.0006 * (xx - cx) ** 2 * rng.uniform(0.8, 1.2))) < 4
             img = np.where(arc & (side * (xx - cx) > 15) & (side * (xx - cx) < w * 0.32), img + 0.18, img)
     img[np.abs(xx - cx) < 12] += 0.25                                # spine
-    img = _smooth(img.astype(np.float32), 3) + rng.normal(0, 0.01, img.shape)
+    img = smooth(img.astype(np.float32), 3) + rng.normal(0, 0.01, img.shape)
     if rng.random() < 0.5:                                          # some are shown inverted
         img = 1 - img
     return np.clip(img, 0, 1).astype(np.float32)
 
 
 def fundus(rng, h, w):
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     cy, cx, r = h / 2, w / 2, min(h, w) * rng.uniform(0.42, 0.5)
     d = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2) / r
     inside = d <= 1
@@ -140,7 +140,7 @@ def fundus(rng, h, w):
             iy, ix = int(y), int(x)
             if 2 <= iy < h - 2 and 2 <= ix < w - 2:
                 vessels[iy - 1:iy + 2, ix - 1:ix + 2] = 1
-    vessels = _smooth(vessels, 1)
+    vessels = smooth(vessels, 1)
     red = base * 0.9 + 0.3 * od - 0.3 * vessels - 0.15 * mac
     green = base * 0.45 + 0.4 * od - 0.25 * vessels - 0.1 * mac
     blue = base * 0.15 + 0.3 * od - 0.05 * vessels
@@ -150,7 +150,7 @@ def fundus(rng, h, w):
 
 
 def gradient(rng, h, w):
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     if rng.random() < 0.5:
         a = rng.uniform(0, 2 * np.pi)
         t = (xx / w - 0.5) * np.cos(a) + (yy / h - 0.5) * np.sin(a)

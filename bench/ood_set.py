@@ -24,70 +24,49 @@ from pathlib import Path
 
 import numpy as np
 
+from .ood_draw import WORDS, ellipse, grid, smooth
+from .ood_kinds import EXTRA
+
 HEIGHT, WIDTH = 496, 512
 # new kinds go at the end: each kind's random stream is seeded by its index
 KINDS = ("ct", "photo", "noise_uniform", "noise_gaussian", "checkerboard", "blank", "text",
          "photo_real", "landscape", "mr", "xray", "fundus", "gradient", "screenshot", "plot")
-WORDS = ("patient", "retina", "report", "the", "of", "scan", "left", "right", "eye",
-         "invoice", "total", "date", "signature", "lorem", "ipsum", "dolor", "amet",
-         "2024", "page", "clinic", "summary", "result", "normal", "follow-up")
-
-
-def _grid(h: int, w: int):
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return yy, xx
-
-
-def _ellipse(yy, xx, cy, cx, ry, rx, angle=0.0):
-    c, s = np.cos(angle), np.sin(angle)
-    y, x = yy - cy, xx - cx
-    u, v = x * c + y * s, -x * s + y * c
-    return (u / rx) ** 2 + (v / ry) ** 2 <= 1.0
-
-
-def _smooth(a: np.ndarray, passes: int = 3) -> np.ndarray:
-    """Cheap blur (repeated 3x3 box) so texture is not pure pixel noise."""
-    for _ in range(passes):
-        a = (a + np.roll(a, 1, 0) + np.roll(a, -1, 0) + np.roll(a, 1, 1) + np.roll(a, -1, 1)) / 5
-    return a
-
-
 def ct_slice(rng: np.random.Generator, h: int = HEIGHT, w: int = WIDTH) -> np.ndarray:
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     img = np.zeros((h, w), np.float32)                      # air
     cy, cx = h * rng.uniform(0.47, 0.53), w * rng.uniform(0.47, 0.53)
     ry, rx = h * rng.uniform(0.32, 0.40), w * rng.uniform(0.38, 0.45)
-    img[_ellipse(yy, xx, cy, cx, ry + 6, rx + 6)] = 0.30    # skin / fat
-    img[_ellipse(yy, xx, cy, cx, ry, rx)] = 0.42            # soft tissue
+    img[ellipse(yy, xx, cy, cx, ry + 6, rx + 6)] = 0.30    # skin / fat
+    img[ellipse(yy, xx, cy, cx, ry, rx)] = 0.42            # soft tissue
     # organs: liver-like, kidney-like and bowel-like blobs of different density
     for _ in range(rng.integers(3, 7)):
         oy = cy + rng.uniform(-0.5, 0.5) * ry
         ox = cx + rng.uniform(-0.6, 0.6) * rx
-        m = _ellipse(yy, xx, oy, ox, rng.uniform(0.1, 0.3) * ry, rng.uniform(0.1, 0.3) * rx,
+        m = ellipse(yy, xx, oy, ox, rng.uniform(0.1, 0.3) * ry, rng.uniform(0.1, 0.3) * rx,
                      rng.uniform(0, np.pi))
         img[m] = rng.uniform(0.35, 0.6)
     # lungs: two dark lobes in about half the slices
     if rng.random() < 0.5:
         for side in (-1, 1):
-            img[_ellipse(yy, xx, cy - 0.1 * ry, cx + side * 0.45 * rx, 0.55 * ry, 0.3 * rx)] = 0.05
+            img[ellipse(yy, xx, cy - 0.1 * ry, cx + side * 0.45 * rx, 0.55 * ry, 0.3 * rx)] = 0.05
     # spine: a bright ring with a darker canal, behind the centre
     sy, sx = cy + 0.7 * ry, cx
-    img[_ellipse(yy, xx, sy, sx, 0.14 * ry, 0.12 * rx)] = 0.95
-    img[_ellipse(yy, xx, sy, sx, 0.08 * ry, 0.07 * rx)] = 0.5
+    img[ellipse(yy, xx, sy, sx, 0.14 * ry, 0.12 * rx)] = 0.95
+    img[ellipse(yy, xx, sy, sx, 0.08 * ry, 0.07 * rx)] = 0.5
     # ribs: small bright rings along the body wall
     for t in np.linspace(0.15 * np.pi, 0.85 * np.pi, rng.integers(6, 11)):
         for side in (-1, 1):
             py = cy - 0.1 * ry + 0.85 * ry * np.sin(t - np.pi / 2) * 0.9
             px = cx + side * 0.88 * rx * np.cos(t - np.pi / 2)
-            outer = _ellipse(yy, xx, py, px, 9, 9)
-            inner = _ellipse(yy, xx, py, px, 5, 5)
+            outer = ellipse(yy, xx, py, px, 9, 9)
+            inner = ellipse(yy, xx, py, px, 5, 5)
             img[outer & ~inner] = 0.9
     img += rng.normal(0, 0.02, img.shape).astype(np.float32)   # quantum noise
     return np.clip(img, 0, 1).astype(np.float32)
 
 
 def photo_like(rng: np.random.Generator, h: int = HEIGHT, w: int = WIDTH) -> np.ndarray:
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     a = rng.uniform(0, 2 * np.pi)
     img = 0.5 + 0.35 * ((xx / w - 0.5) * np.cos(a) + (yy / h - 0.5) * np.sin(a))  # lighting
     img += 0.15 * np.exp(-(((yy - rng.uniform(0, h)) / (0.4 * h)) ** 2
@@ -95,14 +74,14 @@ def photo_like(rng: np.random.Generator, h: int = HEIGHT, w: int = WIDTH) -> np.
     for _ in range(rng.integers(4, 10)):
         v = rng.uniform(0.05, 0.95)
         if rng.random() < 0.5:
-            m = _ellipse(yy, xx, rng.uniform(0, h), rng.uniform(0, w), rng.uniform(15, 120),
+            m = ellipse(yy, xx, rng.uniform(0, h), rng.uniform(0, w), rng.uniform(15, 120),
                          rng.uniform(15, 120), rng.uniform(0, np.pi))
         else:
             y0, x0 = rng.uniform(0, h), rng.uniform(0, w)
             m = (abs(yy - y0) < rng.uniform(10, 100)) & (abs(xx - x0) < rng.uniform(10, 100))
         shade = v + 0.1 * (yy - yy[m].mean() if m.any() else 0) / h
         img = np.where(m, shade, img)
-    texture = _smooth(rng.normal(0, 1, (h, w)).astype(np.float32), 2)
+    texture = smooth(rng.normal(0, 1, (h, w)).astype(np.float32), 2)
     img = img + 0.04 * texture / (texture.std() + 1e-6)
     return np.clip(img, 0, 1).astype(np.float32)
 
@@ -117,7 +96,7 @@ def noise_gaussian(rng, h=HEIGHT, w=WIDTH):
 
 
 def checkerboard(rng, h=HEIGHT, w=WIDTH):
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     size = int(rng.integers(4, 97))
     oy, ox = rng.integers(0, size, 2)
     lo, hi = sorted(rng.uniform(0, 1, 2))
@@ -150,15 +129,8 @@ def text_on_white(rng, h=HEIGHT, w=WIDTH):
 
 GENERATORS = {"ct": ct_slice, "photo": photo_like, "noise_uniform": noise_uniform,
               "noise_gaussian": noise_gaussian, "checkerboard": checkerboard, "blank": blank,
-              "text": text_on_white}
-
-
-def _generator(kind: str):
-    if kind not in GENERATORS:           # bench.ood_kinds uses the helpers above: import it late
-        from .ood_kinds import EXTRA
-        GENERATORS.update(EXTRA)
-        assert tuple(GENERATORS) == KINDS
-    return GENERATORS[kind]
+              "text": text_on_white, **EXTRA}
+assert tuple(GENERATORS) == KINDS      # each kind's random stream is seeded by its index
 
 
 def make_ood(kind: str, seed: int, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
@@ -167,7 +139,7 @@ def make_ood(kind: str, seed: int, height: int = HEIGHT, width: int = WIDTH) -> 
         raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
     # a separate stream per kind, so adding a kind never changes the others
     rng = np.random.default_rng([seed, KINDS.index(kind)])
-    return _generator(kind)(rng, height, width)
+    return GENERATORS[kind](rng, height, width)
 
 
 def write_ood_set(directory: str | Path, n_per_kind: int = 25, seed: int = 0,
