@@ -88,7 +88,7 @@ def _reopen(lm, out: Path, fmt: str, frame: int):
 
 def attack_one(lm, path: Path, args, used: set) -> dict:
     from .attacks.frame import attack_frame
-    from .attacks.spec import GREY_LEVELS
+    from .attacks.levels import GREY_LEVELS
     from .io import load_scan
     from .writers import DICOM, output_format, plan_output, write_adversarial
 

@@ -10,7 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
                                QLabel, QSlider, QSpinBox, QWidget)
 
-from .params import ATTACK_NAMES, EPS_MAX, EPS_TICKS, REALISM, DemoParams, grey_levels
+from core.attacks.levels import grey_levels
+
+from .params import ATTACK_NAMES, EPS_MAX, EPS_TICKS, REALISM, DemoParams
 from .views import VIEWS
 
 VIEWER_MODEL = "viewer"   # combo data for "the model the viewer has loaded"

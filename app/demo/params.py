@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from core.attacks.spec import DEFAULTS, MODEL, NATIVE, NAMES, AttackSpec, grey_levels  # noqa: F401
+from core.attacks.spec import DEFAULTS, MODEL, NATIVE, NAMES, AttackSpec  # noqa: F401
 
 ATTACK_NAMES = NAMES
 EPS_MAX = 0.03            # slider range in [0, 1] pixel units

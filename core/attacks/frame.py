@@ -21,7 +21,8 @@ from ..preprocess import preprocess, square_box, to_tensor
 from ..progress import Progress
 from ..risk import ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED
 from .outcome import AttackOutcome, category, known_label
-from .spec import GREY_LEVELS, NATIVE, AttackSpec
+from .levels import GREY_LEVELS
+from .spec import NATIVE, AttackSpec
 
 __all__ = ["AttackOutcome", "attack_frame", "attack_batch", "known_label", "category",
            "REJECTED", "ACCEPTED_CORRECT", "ACCEPTED_WRONG"]

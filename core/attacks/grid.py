@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from ..progress import Progress
 from .adaptive import AdaptivePGD
 from .pgd import PGD
-from .spec import GREY_LEVELS, level_budget
+from .levels import GREY_LEVELS, level_budget
 
 
 def grid_image(codes0: torch.Tensor, k: torch.Tensor, quant: int) -> torch.Tensor:

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..risk import ACCEPTED_CORRECT, ACCEPTED_WRONG, REJECTED
-from .spec import GREY_LEVELS, AttackSpec
+from .levels import GREY_LEVELS
+from .spec import AttackSpec
 
 
 def known_label(path: Path | None, classes) -> str | None:

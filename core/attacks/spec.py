@@ -5,24 +5,13 @@ Torch-free, so argument parsers can read the defaults without importing torch.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
+
+from .levels import GREY_LEVELS, grey_levels, level_budget
 
 METHODS = ("fgsm", "pgd", "cw", "adaptive")
 NAMES = {"fgsm": "FGSM", "pgd": "PGD", "cw": "C&W (L2)", "adaptive": "Adaptive PGD (gate-aware)"}
 MODEL, NATIVE = "model", "native"    # where the attack perturbs the image
-GREY_LEVELS = 255                    # one grey level of an 8-bit file is 1/255
-
-
-def grey_levels(eps: float) -> float:
-    """eps in [0, 1] units -> steps of an 8-bit image."""
-    return eps * GREY_LEVELS
-
-
-def level_budget(eps: float) -> int:
-    """Whole grey levels an 8-bit attack may move a pixel: ceil(eps * 255).
-    The tolerance keeps 2/255 at 2 levels, not 3 through float rounding."""
-    return max(0, math.ceil(eps * GREY_LEVELS - 1e-6))
 
 
 @dataclass(frozen=True)

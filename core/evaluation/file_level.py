@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from ..attacks.frame import attack_batch
-from ..attacks.spec import GREY_LEVELS, NATIVE
+from ..attacks.levels import GREY_LEVELS
+from ..attacks.spec import NATIVE
 from ..errors import ScanError
 from ..progress import Progress
 from .protocol import EvalConfig, Outcome, attack_row, classify, ci, gather, summary_row

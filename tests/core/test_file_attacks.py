@@ -10,7 +10,8 @@ from core.analysis import Analyzer
 from core.attacks.frame import attack_frame, known_label
 from core.attacks.grid import GridPGD, repair_rounding
 from core.attacks.model_input import ModelInput
-from core.attacks.spec import NATIVE, AttackSpec, level_budget
+from core.attacks.levels import level_budget
+from core.attacks.spec import NATIVE, AttackSpec
 from core.io import load_scan
 from core.model_store import load_model_dir
 from core.preprocess import preprocess, to_tensor
