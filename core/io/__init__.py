@@ -38,8 +38,7 @@ def load_scan(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> Sc
     path = Path(path)
     kind = _kind(path, limits)
     if kind in VENDOR_KINDS:
-        from .vendor import load_vendor
-        scan = load_vendor(kind, path, limits)
+        scan = _load_vendor(kind, path, limits)
     elif kind == "DICOM":
         from .dicom import load_dicom
         scan = load_dicom(path, limits)
@@ -50,6 +49,15 @@ def load_scan(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> Sc
         raise ScanError(path, "the pixel data contain NaN or infinite values")
     np.clip(scan.frames, 0.0, 1.0, out=scan.frames)
     return scan
+
+
+def _load_vendor(kind: str, path: Path, limits: Limits) -> Scan:
+    """A device export (core.io.formats.VENDOR_KINDS) through its reader."""
+    from . import heyex, zeiss_topcon
+    loader = {"HEYEX_VOL": heyex.load_vol, "HEYEX_XML": heyex.load_xml,
+              "HEYEX_E2E": heyex.load_e2e, "TOPCON": zeiss_topcon.load_topcon,
+              "ZEISS_IMG": zeiss_topcon.load_zeiss_img}[kind]
+    return loader(path, limits)
 
 
 def _kind(path: Path, limits: Limits) -> str:

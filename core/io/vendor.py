@@ -128,12 +128,3 @@ def put(metadata: dict[str, str], phi: set[str], key: str, value, is_phi: bool =
         metadata[key] = s
         if is_phi:
             phi.add(key)
-
-
-def load_vendor(kind: str, path: Path, limits):
-    """The loader for a device-export kind from core.io.formats.VENDOR_KINDS."""
-    from . import heyex, zeiss_topcon
-    loader = {"HEYEX_VOL": heyex.load_vol, "HEYEX_XML": heyex.load_xml,
-              "HEYEX_E2E": heyex.load_e2e, "TOPCON": zeiss_topcon.load_topcon,
-              "ZEISS_IMG": zeiss_topcon.load_zeiss_img}[kind]
-    return loader(path, limits)
