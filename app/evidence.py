@@ -39,10 +39,9 @@ def _demo_maps(loaded, original, adversarial, method, progress, partial):
     through the crop and resize, as a file would be seen)."""
     from core.evidence import explain_frame
 
-    from .demo.jobs import _Scaled, limit_threads
+    from .demo.jobs import limit_threads
     limit_threads()
-    return tuple(explain_frame(loaded, img, method=method,
-                               progress=_Scaled(progress, k / 2, 1 / 2))
+    return tuple(explain_frame(loaded, img, method=method, progress=progress.part(k / 2, 1 / 2))
                  for k, img in enumerate((original, adversarial)))
 
 

@@ -186,8 +186,7 @@ def analyze_folder(paths: list[Path], analyzer, override: float | None,
                 # per-batch progress inside a volume: the bar moves, and a cancel
                 # stops mid-volume instead of after it (and before the window's
                 # close gives up waiting)
-                inner = Progress(lambda f, m, i=i, p=p: progress.update(
-                    (i + f) / max(n, 1), f"{i + 1} of {n}: {p.name}, {m}"))
+                inner = progress.part(i / max(n, 1), 1 / max(n, 1), f"{i + 1} of {n}: {p.name}, ")
                 try:
                     res = analyzer.analyze(scan, inner)
                 except Cancelled:

@@ -34,3 +34,30 @@ class Progress:
         if self._callback is not None:
             self._callback(min(max(fraction, 0.0), 1.0), message)
 
+
+    def part(self, start: float, span: float, prefix: str = "") -> "ProgressPart":
+        """This progress's [start, start + span] as a progress of its own, for
+        one step of several (a frame of a volume, a file of a set)."""
+        return ProgressPart(self, start, span, prefix)
+
+
+class ProgressPart:
+    """A stretch of a parent progress: ``update(f)`` moves the parent to
+    ``start + span * f`` with ``prefix`` before the message, and cancelling
+    the parent stops it at its next update."""
+
+    def __init__(self, parent, start: float, span: float, prefix: str = ""):
+        self.parent, self.start, self.span, self.prefix = parent, start, span, prefix
+
+    @property
+    def cancelled(self) -> bool:
+        return self.parent.cancelled
+
+    def check(self) -> None:
+        self.parent.check()
+
+    def update(self, fraction: float, message: str = "") -> None:
+        self.parent.update(self.start + self.span * min(max(fraction, 0.0), 1.0), self.prefix + message)
+
+    def part(self, start: float, span: float, prefix: str = "") -> "ProgressPart":
+        return ProgressPart(self, start, span, prefix)

@@ -64,19 +64,6 @@ class FrameOutcome(AttackOutcome):
     params: DemoParams | None = None
 
 
-class _Scaled:
-    """A Progress view mapping [0, 1] onto [start, start + span] of ``parent``."""
-
-    def __init__(self, parent: Progress, start: float, span: float, prefix: str = ""):
-        self.parent, self.start, self.span, self.prefix = parent, start, span, prefix
-
-    def update(self, fraction: float, message: str = "") -> None:
-        self.parent.update(self.start + self.span * fraction, self.prefix + message)
-
-    def check(self) -> None:
-        self.parent.check()
-
-
 def attack_frame(loaded, frame: np.ndarray, source: Path | None, params: DemoParams,
                  progress: Progress, partial: Callable | None = None, scan=None) -> FrameOutcome:
     """Attack one (H, W) frame of the open scan; the scan is never modified.
@@ -221,7 +208,7 @@ def attack_set(paths: list[Path], loaded, params: DemoParams, progress: Progress
             continue
         nf = scan.n_frames
         for k in range(nf):
-            sub = _Scaled(progress, (i + k / nf) / n, 1 / (n * nf), f"{Path(p).name}: ")
+            sub = progress.part((i + k / nf) / n, 1 / (n * nf), f"{Path(p).name}: ")
             try:
                 fo = attack_frame(loaded, scan.frames[k], Path(p), params, sub, scan=scan)
             except (ModelError, ScanError, RuntimeError, ValueError) as exc:
