@@ -59,7 +59,7 @@ def refit_model_gate(model_dir: str | Path, data: str, split_path: str, out: str
     """Refit the gate in place, or with ``out`` write a copy of the model
     (fp16 weights with ``half``) and fit the copy's gate on the weights it
     actually holds."""
-    lm = load_model_dir(model_dir, device="cpu")
+    lm = load_model_dir(model_dir, device="cpu", trainable=out is not None)   # a copy saves the weights
     if out is not None:
         import json
 

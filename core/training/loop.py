@@ -37,7 +37,7 @@ def _quiet(*a, **k):
 
 
 def _start_model(cfg: TrainConfig, device):
-    model = load_model_dir(cfg.init, device="cpu").model if cfg.init else \
+    model = load_model_dir(cfg.init, device="cpu", trainable=True).model if cfg.init else \
         build_classifier(init_weights=cfg.init_weights or None)
     return model.to(device).train()
 

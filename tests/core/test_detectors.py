@@ -83,10 +83,10 @@ def test_saved_gate_round_trips_and_refuses_tampering(fitted, tmp_path):
     lm = load_model_dir(tmp_path / "m", device="cpu", require_gate=True)
     assert isinstance(lm.gate, UADGate) and lm.gate.name == gate.name
     x = (xc[:8].float() / 255).expand(-1, 3, -1, -1)
-    model.to(memory_format=torch.channels_last)   # the layout load_model_dir gives: same arithmetic
     with torch.no_grad():
         a, b = gate.score_torch(model, x)[1], lm.gate.score_torch(lm.model, x)[1]
-    assert torch.allclose(a, b, atol=1e-6)
+    # the loaded network has its BatchNorm folded: the same function, to float rounding
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-4), (a - b).abs().max()
     assert json.loads((tmp_path / "m" / "gate.json").read_text())["format"] == 2
     npz = tmp_path / "m" / "gate.npz"
     data = bytearray(npz.read_bytes())
@@ -104,7 +104,8 @@ def test_analyser_and_adaptive_attack_use_the_multi_part_gate(fitted, tmp_path):
     frames = Analyzer(lm).analyze_tensor(x)
     with torch.no_grad():
         _, s = gate.score_torch(model, x)
-    assert [f.score for f in frames] == pytest.approx(s.tolist())
+    # the loaded network has its BatchNorm folded: the same function, to float rounding
+    assert [f.score for f in frames] == pytest.approx(s.tolist(), rel=1e-4, abs=1e-4)
     y = torch.as_tensor([CLASSES.index(f.label) for f in frames])
     adv = make_attack("adaptive", model, gate=gate, eps=0.02, steps=3)(x, y)
     assert (adv - x).abs().max() <= 0.02 + 1e-6

@@ -179,7 +179,7 @@ def test_bad_inputs_give_a_message_not_a_traceback(dataset, models, tmp_path, ca
 
 def test_model_without_gate_reports_risk_without_gate_only(dataset, models, tmp_path):
     from core.model_store import load_model_dir
-    lm = load_model_dir(models[0], device="cpu")
+    lm = load_model_dir(models[0], device="cpu", trainable=True)   # weights to save again
     bare = tmp_path / "bare"
     save_model_dir(bare, lm.model, {"name": "bare", "method": "nt", "input_size": 32})
     assert _evaluate(dataset, [bare], tmp_path / "out", "--attacks", "pgd,adaptive", "--eps", "0.01",

@@ -90,10 +90,22 @@ def test_valid_copy_loads(model_dir):
 def test_loaded_weights_are_the_files_every_one(model_dir):
     # the loader skips the initial random draw, so every tensor must come from the file
     saved = load_file(str(model_dir / "weights.safetensors"))
-    loaded = load_model_dir(model_dir, device="cpu").model.state_dict()
+    loaded = load_model_dir(model_dir, device="cpu", trainable=True).model.state_dict()
     assert saved.keys() == loaded.keys()
     for k, v in saved.items():
         assert torch.equal(loaded[k], v.float() if v.is_floating_point() else v), k
+
+
+def test_the_inference_network_is_the_saved_one_with_batchnorm_folded(model_dir, tmp_path):
+    folded, plain = load_model_dir(model_dir, device="cpu"), load_model_dir(model_dir, device="cpu", trainable=True)
+    assert folded.model.backbone.batchnorm_folded
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.model.modules())
+    x = torch.rand(4, 1, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = folded.model(x), plain.model(x)
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-4), (a - b).abs().max()
+    with pytest.raises(ModelError, match="folded"):
+        save_model_dir(tmp_path / "copy", folded.model, {"name": "copy", "input_size": INPUT_SIZE})
 
 
 def test_one_flipped_byte_in_weights(model_dir):

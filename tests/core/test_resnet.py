@@ -38,3 +38,24 @@ def test_same_outputs_and_gradients_from_the_same_weights(train):
     ya.sum().backward(), yb.sum().backward()
     assert torch.equal(xa.grad, xb.grad)
 
+
+
+def test_folding_batchnorm_keeps_the_function():
+    from core.resnet import fold_batchnorm, resnet18
+
+    torch.manual_seed(0)
+    net = resnet18(4)
+    for m in net.modules():               # statistics a trained network would have, not 0 and 1
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    net.eval()
+    x = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        before = net(x)
+        fold_batchnorm(net)
+        after = net(x)
+    assert net.batchnorm_folded and not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert torch.allclose(before, after, rtol=1e-4, atol=1e-4), (before - after).abs().max()
