@@ -27,9 +27,9 @@ CACHE_SIZE = 64
 def _frame_map(loaded, frame, method, progress, partial):
     from core.evidence import explain_frame
 
-    from .demo.jobs import limit_threads
-    limit_threads()
-    return explain_frame(loaded, frame, method=method, progress=progress)
+    from .demo.jobs import fewer_threads
+    with fewer_threads():
+        return explain_frame(loaded, frame, method=method, progress=progress)
 
 
 def _demo_maps(loaded, original, adversarial, method, progress, partial):
@@ -39,10 +39,10 @@ def _demo_maps(loaded, original, adversarial, method, progress, partial):
     through the crop and resize, as a file would be seen)."""
     from core.evidence import explain_frame
 
-    from .demo.jobs import limit_threads
-    limit_threads()
-    return tuple(explain_frame(loaded, img, method=method, progress=progress.part(k / 2, 1 / 2))
-                 for k, img in enumerate((original, adversarial)))
+    from .demo.jobs import fewer_threads
+    with fewer_threads():
+        return tuple(explain_frame(loaded, img, method=method, progress=progress.part(k / 2, 1 / 2))
+                     for k, img in enumerate((original, adversarial)))
 
 
 class EvidenceOverlay(QObject):

@@ -13,6 +13,8 @@ import csv
 import io
 import math
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -30,14 +32,31 @@ from .params import DemoParams
 CATEGORY_TEXT = {REJECTED: "Rejected by the gate", ACCEPTED_CORRECT: "Accepted, still correct",
                  ACCEPTED_WRONG: "Accepted and wrong"}
 # torch's intra-op pool spins on every core; on a 2-core laptop that starves
-# the GUI thread. One thread for demo work leaves a core to the window.
+# the GUI thread. One thread fewer for demo work leaves a core to the window.
 WORKER_THREADS = max(1, (os.cpu_count() or 2) - 1)
+_default_threads: list[int] = []      # torch's own count, read on the first demo job
+_default_lock = threading.Lock()
 
 
-def limit_threads() -> None:
+@contextmanager
+def fewer_threads():
+    """Demo and evidence work: torch on WORKER_THREADS in this thread while
+    it runs, then torch's own count again. torch keeps the count per thread
+    (OpenMP) and new threads copy the last one set, so without the restore a
+    pool thread that once ran demo work, and every thread started after it,
+    would analyse scans on one thread of two for the rest of the session."""
     import torch
-    if torch.get_num_threads() > WORKER_THREADS:
+    with _default_lock:
+        if not _default_threads:
+            _default_threads.append(torch.get_num_threads())
+    default = _default_threads[0]
+    if default > WORKER_THREADS:
         torch.set_num_threads(WORKER_THREADS)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != default:
+            torch.set_num_threads(default)
 
 
 # ----------------------------------------------------------------- models
@@ -64,12 +83,12 @@ class FrameOutcome(AttackOutcome):
     params: DemoParams | None = None
 
 
+@fewer_threads()
 def attack_frame(loaded, frame: np.ndarray, source: Path | None, params: DemoParams,
                  progress: Progress, partial: Callable | None = None, scan=None) -> FrameOutcome:
     """Attack one (H, W) frame of the open scan; the scan is never modified.
     ``scan`` (the open scan) sets the grid of a native 8-bit attack: the
     grid of the file Export would write from it."""
-    limit_threads()
     from core.attacks.frame import attack_frame as core_attack_frame
     spec = params.spec()
     if spec.needs_gate and loaded.gate is None:
@@ -189,11 +208,11 @@ class SetResult:
 def _num(v) -> str:
     return "" if v is None else f"{v:.3f}"
 
+@fewer_threads()
 def attack_set(paths: list[Path], loaded, params: DemoParams, progress: Progress,
                partial: Callable) -> SetResult:
     """Attack every frame of every scan; each case goes to ``partial``.
     Files that do not load become errors in the result, never exceptions."""
-    limit_threads()
     from core.io import load_scan
     out = SetResult(params, loaded.name, has_gate=loaded.gate is not None)
     n = max(len(paths), 1)
