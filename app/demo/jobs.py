@@ -205,8 +205,10 @@ class SetResult:
                         c.adv.accepted, c.adv_category, f"{c.linf_grey:.3f}"])
         return buf.getvalue()
 
+
 def _num(v) -> str:
     return "" if v is None else f"{v:.3f}"
+
 
 @fewer_threads()
 def attack_set(paths: list[Path], loaded, params: DemoParams, progress: Progress,
