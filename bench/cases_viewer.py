@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .context import Context, row
 from .fixtures import write_dicom, write_jpegs
-from .timing import scale, summarize
+from .timing import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_RESULT_MARGIN_S = 1.0     # first result <= import torch + this
