@@ -191,7 +191,7 @@ def test_native_8bit_setting_exports_a_marked_file_the_viewer_flags(
         back = load_scan(out)
         assert back.demonstration and np.array_equal(back.frames[0], o.adversarial)
         again = Analyzer(load_model_dir(model_dirs["accept"], device="cpu")).analyze(back).frames[0]
-        # the demo's worker runs torch on fewer threads (limit_threads), and a
+        # the demo's worker runs torch on fewer threads (fewer_threads), and a
         # convolution summed in another order differs in the 7th digit
         assert again.score == pytest.approx(o.adv.score, rel=1e-5)
         assert "demonstration image" in w.statusBar().currentMessage()
